@@ -1,0 +1,518 @@
+/*
+ * log.c - the handle: options, open and close, append (batches, offsets,
+ * rolls), sync modes and group commit, poisoning.
+ */
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+void evlog_options_init(evlog_options *opts)
+{
+    if (!opts)
+        return;
+    memset(opts, 0, sizeof *opts);
+    opts->version = EVLOG_OPTIONS_VERSION;
+    opts->segment_bytes = EVLOG_DEFAULT_SEGMENT_BYTES;
+    opts->index_interval_bytes = EVLOG_DEFAULT_INDEX_INTERVAL;
+    opts->sync_mode = EVLOG_SYNC_NONE;
+    opts->sync_interval_ms = EVLOG_DEFAULT_SYNC_INTERVAL_MS;
+    opts->compression = EVLOG_COMPRESS_NONE;
+}
+
+/* Copy the options into the handle, applying defaults; EVLOG_EINVAL with a
+ * message for any value out of its range. */
+static int apply_options(evlog *log, const evlog_options *o)
+{
+    evlog_options d;
+    evlog_options_init(&d);
+    if (!o)
+        o = &d;
+    if (o->version == 0 || o->version > EVLOG_OPTIONS_VERSION)
+        return evl_err(log, EVLOG_EINVAL, "options version %u unknown (this library: %u)",
+                       o->version, EVLOG_OPTIONS_VERSION);
+    log->segment_bytes = o->segment_bytes ? o->segment_bytes : d.segment_bytes;
+    log->index_interval = o->index_interval_bytes ? o->index_interval_bytes
+                                                  : d.index_interval_bytes;
+    log->sync_mode = o->sync_mode ? o->sync_mode : d.sync_mode;
+    log->sync_interval_ms = o->sync_interval_ms ? o->sync_interval_ms : d.sync_interval_ms;
+    log->compression = o->compression ? o->compression : d.compression;
+    log->flags = o->flags;
+    log->io = o->io ? o->io : &evl_io_posix;
+    if (log->segment_bytes < EVLOG_MIN_SEGMENT_BYTES ||
+        log->segment_bytes > EVLOG_MAX_SEGMENT_BYTES)
+        return evl_err(log, EVLOG_EINVAL, "segment_bytes %llu outside %llu..%llu",
+                       (unsigned long long)log->segment_bytes,
+                       (unsigned long long)EVLOG_MIN_SEGMENT_BYTES,
+                       (unsigned long long)EVLOG_MAX_SEGMENT_BYTES);
+    if (log->index_interval < EVLOG_MIN_INDEX_INTERVAL)
+        return evl_err(log, EVLOG_EINVAL, "index_interval_bytes %u below %u",
+                       log->index_interval, EVLOG_MIN_INDEX_INTERVAL);
+    if (log->sync_mode < EVLOG_SYNC_NONE || log->sync_mode > EVLOG_SYNC_ALWAYS)
+        return evl_err(log, EVLOG_EINVAL, "unknown sync_mode %d", log->sync_mode);
+    if (log->compression < EVLOG_COMPRESS_NONE || log->compression > EVLOG_COMPRESS_LZ4)
+        return evl_err(log, EVLOG_EINVAL, "unknown compression %d", log->compression);
+    if (log->flags & ~(EVLOG_READ_ONLY | EVLOG_OPEN_DAMAGED))
+        return evl_err(log, EVLOG_EINVAL, "unknown flags 0x%x", log->flags);
+    log->read_only = (log->flags & (EVLOG_READ_ONLY | EVLOG_OPEN_DAMAGED)) != 0;
+    return 0;
+}
+
+static void *syncer_main(void *arg);
+
+static void log_free(evlog *log)
+{
+    size_t i;
+    pthread_mutex_lock(&log->segs_mu);
+    for (i = 0; i < log->nsegs; i++)
+        evl_seg_unref(log, log->segs[i]);
+    pthread_mutex_unlock(&log->segs_mu);
+    free(log->segs);
+    if (log->ckpt_fd >= 0)
+        (void)log->io->close(log->io, log->ckpt_fd);
+    if (log->lockfd >= 0)
+        (void)log->io->close(log->io, log->lockfd);
+    if (log->dirfd >= 0)
+        (void)log->io->close(log->io, log->dirfd);
+    pthread_mutex_destroy(&log->mu);
+    pthread_mutex_destroy(&log->segs_mu);
+    pthread_mutex_destroy(&log->err_mu);
+    pthread_cond_destroy(&log->cv);
+    free(log->scratch);
+    free(log->dir);
+    free(log);
+}
+
+int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char *errbuf,
+                  size_t errbuf_len)
+{
+    evlog *log;
+    int rc;
+
+    if (errbuf && errbuf_len)
+        errbuf[0] = '\0';
+    if (!out)
+        return EVLOG_EINVAL;
+    *out = NULL;
+    if (!(log = calloc(1, sizeof *log)))
+        return EVLOG_ENOMEM;
+    pthread_mutex_init(&log->mu, NULL);
+    pthread_mutex_init(&log->segs_mu, NULL);
+    pthread_mutex_init(&log->err_mu, NULL);
+    pthread_cond_init(&log->cv, NULL);
+    log->dirfd = log->lockfd = log->ckpt_fd = -1;
+    if (!dir || !*dir) {
+        rc = evl_err(log, EVLOG_EINVAL, "no directory given");
+        goto fail;
+    }
+    if (!(log->dir = strdup(dir))) {
+        rc = EVLOG_ENOMEM;
+        goto fail;
+    }
+    if ((rc = apply_options(log, opts)) < 0)
+        goto fail;
+    log->dirfd = log->io->open_dir(log->io, dir, !log->read_only);
+    if (log->dirfd < 0) {
+        rc = log->dirfd == -ENOTDIR ? EVLOG_ENOTLOG : evl_errno_code(log->dirfd);
+        evl_err(log, rc, "%s: cannot open directory: %s", dir, evl_errno_str(log->dirfd));
+        goto fail;
+    }
+    if (!log->read_only) {
+        /* one writer per log, across processes: the lock goes with the
+         * descriptor, so a crashed writer never leaves it held */
+        rc = log->io->open(log->io, log->dirfd, EVL_LOCK_NAME, EVL_O_RDWR | EVL_O_CREAT);
+        if (rc < 0) {
+            rc = evl_err(log, evl_errno_code(rc), "%s/%s: cannot open: %s", dir,
+                         EVL_LOCK_NAME, evl_errno_str(rc));
+            goto fail;
+        }
+        log->lockfd = rc;
+        if ((rc = log->io->lock(log->io, log->lockfd)) < 0) {
+            rc = rc == -EWOULDBLOCK
+                     ? evl_err(log, EVLOG_ELOCKED, "%s: another handle writes this log", dir)
+                     : evl_err(log, EVLOG_EIO, "%s/%s: cannot lock: %s", dir, EVL_LOCK_NAME,
+                               evl_errno_str(rc));
+            goto fail;
+        }
+    }
+    if ((rc = evl_recover(log)) < 0)
+        goto fail;
+    if (!log->read_only && log->sync_mode == EVLOG_SYNC_INTERVAL) {
+        if (pthread_create(&log->syncer, NULL, syncer_main, log) != 0) {
+            rc = evl_err(log, EVLOG_ENOMEM, "cannot start the sync thread");
+            goto fail;
+        }
+        log->syncer_running = 1;
+    }
+    *out = log;
+    return 0;
+fail:
+    if (errbuf && errbuf_len) {
+        strncpy(errbuf, log->errmsg[0] ? log->errmsg : evlog_strerror(rc), errbuf_len - 1);
+        errbuf[errbuf_len - 1] = '\0';
+    }
+    log_free(log);
+    return rc;
+}
+
+int evlog_open(evlog **out, const char *dir, const evlog_options *opts)
+{
+    return evlog_open_ex(out, dir, opts, NULL, 0);
+}
+
+/*-******************* segment table *******************/
+evl_seg *evl_segs_find(evlog *log, uint64_t offset)
+{
+    size_t lo = 0, hi = log->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (log->segs[mid]->base <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? log->segs[lo - 1] : NULL;
+}
+
+int evl_segs_push(evlog *log, evl_seg *s)
+{
+    if (log->nsegs == log->segs_cap) {
+        size_t cap = log->segs_cap ? log->segs_cap * 2 : 16;
+        evl_seg **n = realloc(log->segs, cap * sizeof *n);
+        if (!n)
+            return evl_err(log, EVLOG_ENOMEM, "out of memory for the segment table");
+        log->segs = n;
+        log->segs_cap = cap;
+    }
+    log->segs[log->nsegs++] = s;
+    return 0;
+}
+
+/*-******************* sync *******************/
+/* Poison the handle: after a failed sync the kernel may have dropped the
+ * dirty pages it could not write, so a later sync could succeed without
+ * the data; nothing more is written through this handle. mu held. */
+static int poison(evlog *log, int rc)
+{
+    log->failed = 1;
+    pthread_cond_broadcast(&log->cv);
+    return rc;
+}
+
+/*
+ * Make everything appended so far durable. Caller holds mu, which is
+ * released during the sync itself, so that appends go on meanwhile and the
+ * next sync takes them all at once (group commit).
+ */
+static int sync_once(evlog *log)
+{
+    evl_seg *s = log->active;
+    uint64_t end, from, off;
+    evl_ckpt c;
+    int rc;
+
+    if (!s) {
+        atomic_store(&log->durable_offset, atomic_load(&log->end_offset));
+        return 0;
+    }
+    log->syncing = 1;
+    end = atomic_load(&s->end_pos);
+    off = atomic_load(&s->next_offset);
+    from = s->synced_pos;
+    pthread_mutex_unlock(&log->mu);
+    rc = end > from ? log->io->msync(log->io, s->map, from, end - from) : 0;
+    pthread_mutex_lock(&log->mu);
+    log->syncing = 0;
+    if (rc < 0) {
+        evl_err(log, EVLOG_EIO,
+                "%s/%s: sync of bytes %llu..%llu failed: %s; the handle is failed, records "
+                "from offset %llu on may be lost",
+                log->dir, s->name, (unsigned long long)from, (unsigned long long)end,
+                evl_errno_str(rc), (unsigned long long)atomic_load(&log->durable_offset));
+        return poison(log, EVLOG_EIO);
+    }
+    if (end > s->synced_pos)
+        s->synced_pos = end;
+    if (off > atomic_load(&log->durable_offset)) {
+        atomic_store(&log->durable_offset, off);
+        log->durable_seg = s->base;
+        log->durable_pos = end;
+        /* the recovery point follows each sync, without a sync of its own:
+         * it stays a lower bound whatever reaches the disk */
+        evl_ckpt_current(log, &c);
+        (void)evl_ckpt_write(log, &c, 0);
+    }
+    pthread_cond_broadcast(&log->cv);
+    return 0;
+}
+
+/* Wait until offset `target` is durable, syncing if no one else does.
+ * Caller holds mu. */
+static int wait_durable(evlog *log, uint64_t target)
+{
+    int rc;
+    while (atomic_load(&log->durable_offset) < target) {
+        if (log->failed)
+            return evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier: %s", log->dir,
+                           "a sync did not complete; reopen the log");
+        if (log->syncing) {
+            pthread_cond_wait(&log->cv, &log->mu);
+            continue;
+        }
+        if ((rc = sync_once(log)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int evl_sync_locked(evlog *log)
+{
+    if (log->failed)
+        return EVLOG_EFAILED;
+    return wait_durable(log, atomic_load(&log->end_offset));
+}
+
+int evlog_sync(evlog *log)
+{
+    int rc;
+    if (!log)
+        return EVLOG_EINVAL;
+    if (log->read_only)
+        return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
+    pthread_mutex_lock(&log->mu);
+    rc = log->failed ? evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier", log->dir)
+                     : evl_sync_locked(log);
+    pthread_mutex_unlock(&log->mu);
+    return rc;
+}
+
+static void *syncer_main(void *arg)
+{
+    evlog *log = arg;
+    struct timespec ts;
+    pthread_mutex_lock(&log->mu);
+    while (!log->syncer_stop) {
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += log->sync_interval_ms / 1000;
+        ts.tv_nsec += (long)(log->sync_interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        while (!log->syncer_stop && pthread_cond_timedwait(&log->cv, &log->mu, &ts) == 0)
+            ;
+        if (!log->syncer_stop && !log->failed)
+            (void)wait_durable(log, atomic_load(&log->end_offset));
+    }
+    pthread_mutex_unlock(&log->mu);
+    return NULL;
+}
+
+/*-******************* append *******************/
+/* Seal the active segment (if any) and create the next one. mu held. On a
+ * failed seal the handle is poisoned; on a failed creation nothing is lost
+ * and the next append tries again. */
+static int roll(evlog *log)
+{
+    evl_seg *s = log->active, *n;
+    evl_ckpt c;
+    int rc;
+
+    while (log->syncing)
+        pthread_cond_wait(&log->cv, &log->mu);
+    if (s) {
+        if ((rc = evl_seg_seal(log, s)) < 0)
+            return poison(log, rc);
+        log->active = NULL;
+        atomic_store(&log->durable_offset, atomic_load(&s->next_offset));
+        log->durable_seg = s->base;
+        log->durable_pos = atomic_load(&s->end_pos);
+        evl_ckpt_current(log, &c);
+        if ((rc = evl_ckpt_write(log, &c, 1)) < 0)
+            return poison(log, rc);
+    }
+    if ((rc = evl_seg_create(log, atomic_load(&log->end_offset), &n)) < 0)
+        return rc;
+    pthread_mutex_lock(&log->segs_mu);
+    rc = evl_segs_push(log, n);
+    pthread_mutex_unlock(&log->segs_mu);
+    if (rc < 0) {
+        evl_seg_unref(log, n);
+        return rc;
+    }
+    log->io->prefault(log->io, n->map, 0, EVL_PREFAULT_BYTES < n->capacity ? EVL_PREFAULT_BYTES
+                                                                            : n->capacity);
+    n->prefault_pos = EVL_PREFAULT_BYTES;
+    log->active = n;
+    return 0;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Frame the records at `dst` LZ4-compressed when that is smaller; falls
+ * back to the plain batch. Returns the batch length or 0 on no memory. */
+static uint32_t encode_lz4(evlog *log, uint8_t *dst, const evlog_record *recs, size_t n,
+                           uint64_t size, uint64_t base, int64_t now)
+{
+    uint32_t len, raw;
+    int bound, got;
+    evl_batch h;
+
+    if (log->scratch_cap < size) {
+        uint8_t *p = realloc(log->scratch, (size_t)size);
+        if (!p)
+            return 0;
+        log->scratch = p;
+        log->scratch_cap = (size_t)size;
+    }
+    len = evl_batch_encode(log->scratch, recs, n, base, now);
+    raw = len - EVL_BATCH_HEADER_SIZE;
+    bound = LZ4_compressBound((int)raw);
+    if (raw < 64 || (uint64_t)bound + 4 > size - EVL_BATCH_HEADER_SIZE) {
+        memcpy(dst, log->scratch, len);
+        return len;
+    }
+    got = LZ4_compress_default((const char *)log->scratch + EVL_BATCH_HEADER_SIZE,
+                               (char *)dst + EVL_BATCH_HEADER_SIZE + 4, (int)raw, bound);
+    if (got <= 0 || (uint32_t)got + 4 >= raw) {
+        memcpy(dst, log->scratch, len);
+        return len;
+    }
+    evl_st32(dst + EVL_BATCH_HEADER_SIZE, raw);
+    (void)evl_batch_parse(&h, log->scratch, len);
+    return evl_batch_seal(dst, &h, dst + EVL_BATCH_HEADER_SIZE, (uint32_t)got + 4,
+                          EVL_COMP_LZ4);
+}
+
+int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first_offset)
+{
+    uint64_t size, pos, base;
+    int64_t now = 0;
+    uint32_t len;
+    evl_batch b;
+    evl_seg *s;
+    size_t i;
+    int rc = 0;
+
+    if (!log || !recs || n == 0)
+        return log ? evl_err(log, EVLOG_EINVAL, "append: no records") : EVLOG_EINVAL;
+    if (log->read_only)
+        return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
+    size = evl_batch_size(recs, n);
+    if (size == 0)
+        return evl_err(log, EVLOG_EINVAL, "append: a record has a NULL pointer with a length");
+    if (size > EVLOG_MAX_BATCH_BYTES ||
+        size + EVL_SEG_HEADER_SIZE + EVL_FOOTER_SIZE > log->segment_bytes)
+        return evl_err(log, EVLOG_ETOOBIG,
+                       "append: a batch of %llu bytes does not fit in a segment of %llu",
+                       (unsigned long long)size, (unsigned long long)log->segment_bytes);
+    for (i = 0; i < n; i++)
+        if (recs[i].timestamp == 0) {
+            now = now_ns();
+            break;
+        }
+
+    pthread_mutex_lock(&log->mu);
+    if (log->failed) {
+        pthread_mutex_unlock(&log->mu);
+        return evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier; reopen the log",
+                       log->dir);
+    }
+    s = log->active;
+    if (!s || atomic_load_explicit(&s->end_pos, memory_order_relaxed) + size + EVL_FOOTER_SIZE >
+                  s->capacity) {
+        if ((rc = roll(log)) < 0) {
+            pthread_mutex_unlock(&log->mu);
+            return rc;
+        }
+        s = log->active;
+    }
+    pos = atomic_load_explicit(&s->end_pos, memory_order_relaxed);
+    base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
+    if (log->compression == EVLOG_COMPRESS_LZ4) {
+        if (!(len = encode_lz4(log, s->map + pos, recs, n, size, base, now))) {
+            pthread_mutex_unlock(&log->mu);
+            return evl_err(log, EVLOG_ENOMEM, "append: out of memory for compression");
+        }
+    } else {
+        len = evl_batch_encode(s->map + pos, recs, n, base, now);
+    }
+    (void)evl_batch_parse(&b, s->map + pos, len);
+    evl_seg_note_batch(s, &b, pos, log->index_interval);
+    /* fault the next pages in ahead of the copies, in one call, instead of
+     * one fault per page inside the loop */
+    if (pos + len + EVL_PREFAULT_BYTES / 2 > s->prefault_pos && s->prefault_pos < s->capacity) {
+        uint64_t ahead = s->capacity - s->prefault_pos;
+        if (ahead > EVL_PREFAULT_BYTES)
+            ahead = EVL_PREFAULT_BYTES;
+        log->io->prefault(log->io, s->map, s->prefault_pos, ahead);
+        s->prefault_pos += ahead;
+    }
+    /* publish: the bytes first, then the end that makes them visible */
+    evl_store(&s->end_pos, pos + len);
+    evl_store(&s->next_offset, base + n);
+    evl_store(&log->end_offset, base + n);
+    if (log->sync_mode == EVLOG_SYNC_ALWAYS)
+        rc = wait_durable(log, base + n);
+    pthread_mutex_unlock(&log->mu);
+    if (first_offset)
+        *first_offset = base;
+    return rc;
+}
+
+uint64_t evlog_start_offset(const evlog *log)
+{
+    return log ? atomic_load(&((evlog *)log)->start_offset) : 0;
+}
+
+uint64_t evlog_end_offset(const evlog *log)
+{
+    return log ? atomic_load(&((evlog *)log)->end_offset) : 0;
+}
+
+uint64_t evlog_durable_offset(const evlog *log)
+{
+    return log ? atomic_load(&((evlog *)log)->durable_offset) : 0;
+}
+
+/*-******************* close *******************/
+int evlog_close(evlog *log)
+{
+    evl_ckpt c;
+    int rc = 0;
+
+    if (!log)
+        return 0;
+    if (log->syncer_running) {
+        pthread_mutex_lock(&log->mu);
+        log->syncer_stop = 1;
+        pthread_cond_broadcast(&log->cv);
+        pthread_mutex_unlock(&log->mu);
+        pthread_join(log->syncer, NULL);
+    }
+    if (!log->read_only) {
+        pthread_mutex_lock(&log->mu);
+        if (log->failed) {
+            rc = evl_err(log, EVLOG_EFAILED, "%s: closed after a failed sync", log->dir);
+        } else {
+            rc = evl_sync_locked(log);
+            if (rc == 0 && log->active)
+                (void)evl_index_write(log, log->active);
+            if (rc == 0) {
+                evl_ckpt_current(log, &c);
+                rc = evl_ckpt_write(log, &c, 1);
+            }
+        }
+        pthread_mutex_unlock(&log->mu);
+    }
+    log_free(log);
+    return rc;
+}

@@ -1,0 +1,476 @@
+/*
+ * recover.c - opening a log directory: list the segments, read the
+ * checkpoint, trust sealed segments below the durable point by their
+ * footers alone, scan what lies after it batch by batch, and tell a torn
+ * tail (cut off) from damage (reported). The rules are docs/format.md's.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct listing {
+    uint64_t *bases;
+    size_t n, cap;
+    size_t others;   /* names that are not the log's */
+    int has_ckpt;
+    evlog *log;
+} listing;
+
+static int list_cb(const char *name, void *payload)
+{
+    listing *l = payload;
+    uint64_t base;
+    size_t len = strlen(name);
+
+    if (evl_parse_name(name, EVL_SEG_SUFFIX, &base)) {
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? l->cap * 2 : 64;
+            uint64_t *b = realloc(l->bases, cap * sizeof *b);
+            if (!b)
+                return EVLOG_ENOMEM;
+            l->bases = b;
+            l->cap = cap;
+        }
+        l->bases[l->n++] = base;
+    } else if (evl_parse_name(name, EVL_INDEX_SUFFIX, &base) || !strcmp(name, EVL_LOCK_NAME)) {
+        /* the log's own */
+    } else if (!strcmp(name, EVL_CKPT_NAME)) {
+        l->has_ckpt = 1;
+    } else if (len > 4 && !strcmp(name + len - 4, ".tmp") &&
+               evl_parse_name(name, EVL_INDEX_SUFFIX ".tmp", &base)) {
+        /* an index rewrite that never finished */
+        if (!l->log->read_only)
+            (void)l->log->io->unlink(l->log->io, l->log->dirfd, name);
+    } else {
+        l->others++;
+    }
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Report damage: EVLOG_ECORRUPT, or with EVLOG_OPEN_DAMAGED, 1 (the caller
+ * then ends the log before it). */
+static int damage(evlog *log, const char *name, uint64_t pos, uint64_t offset, const char *why)
+{
+    evl_err(log, EVLOG_ECORRUPT,
+            "%s/%s: corrupt at byte %llu (offset %llu): %s; it lies before the durable "
+            "point, so it is not a torn write (open with EVLOG_OPEN_DAMAGED to read up to it, "
+            "or see `evlog verify`)",
+            log->dir, name, (unsigned long long)pos, (unsigned long long)offset, why);
+    return (log->flags & EVLOG_OPEN_DAMAGED) ? 1 : EVLOG_ECORRUPT;
+}
+
+static int push(evlog *log, evl_seg *s)
+{
+    int rc;
+    pthread_mutex_lock(&log->segs_mu);
+    rc = evl_segs_push(log, s);
+    pthread_mutex_unlock(&log->segs_mu);
+    return rc;
+}
+
+/* Map segment `s` to scan it: read-write at its capacity for a writer
+ * (it may become the active segment), read-only at its size otherwise. */
+static int map_for_scan(evlog *log, evl_seg *s)
+{
+    return log->read_only ? evl_seg_map_ro(log, s) : evl_seg_open_active(log, s);
+}
+
+/*
+ * Scan segment `s` from the durable point on: batches are checked one by
+ * one from `start` (expected offset `expect`) up to `limit`. Returns the
+ * position of the first byte that is not a valid batch (== limit when all
+ * were), and sets *next to the offset after the last valid batch and *why.
+ */
+static uint64_t scan(evlog *log, evl_seg *s, uint64_t start, uint64_t expect, uint64_t limit,
+                     uint64_t *next, evl_check *why)
+{
+    uint64_t pos = start;
+    evl_batch b;
+    evl_check c = EVL_OK;
+
+    while (pos < limit) {
+        c = evl_batch_check(&b, s->map + pos, limit - pos);
+        if (c == EVL_OK && b.base_offset != expect)
+            c = EVL_BAD_OFFSET;
+        if (c != EVL_OK)
+            break;
+        evl_seg_note_batch(s, &b, pos, log->index_interval);
+        expect = b.base_offset + b.last_delta + 1;
+        pos += b.length;
+    }
+    *next = expect;
+    *why = pos < limit ? c : EVL_OK;
+    return pos;
+}
+
+/* Where to start scanning `s`: the last index entry at or below `dpos`
+ * whose batch checks out, else the first batch. Sets *expect. */
+static uint64_t scan_start(evlog *log, evl_seg *s, uint64_t dpos, uint64_t size,
+                           uint64_t *expect)
+{
+    uint64_t n, i, keep = 0;
+    evl_batch b;
+
+    *expect = s->base;
+    if (evl_index_load(log, s, size, 0) < 0 || !s->idx)
+        return EVL_SEG_HEADER_SIZE;
+    n = atomic_load(&s->idx_count);
+    for (i = n; i > 0; i--) {
+        const evl_index_entry *e = &s->idx[i - 1];
+        if (e->pos <= dpos && e->pos < size &&
+            evl_batch_check(&b, s->map + e->pos, size - e->pos) == EVL_OK &&
+            b.base_offset == e->offset) {
+            keep = i;
+            break;
+        }
+    }
+    atomic_store(&s->idx_count, keep);
+    s->idx_last_pos = keep ? s->idx[keep - 1].pos : EVL_SEG_HEADER_SIZE;
+    s->idx_written = 0;
+    if (!keep)
+        return EVL_SEG_HEADER_SIZE;
+    /* the statistics of the skipped batches are recomputed at seal */
+    s->stats_known = 0;
+    *expect = s->idx[keep - 1].offset;
+    return s->idx[keep - 1].pos;
+}
+
+/* Remove the segments after index `k` of bases[] from disk (a torn tail that
+ * spans a roll). Writer only. */
+static int drop_later(evlog *log, const uint64_t *bases, size_t n, size_t k)
+{
+    size_t i;
+    int rc;
+    for (i = n; i > k + 1; i--)
+        if ((rc = evl_seg_remove_files(log, bases[i - 1])) < 0)
+            return rc;
+    if (n > k + 1 && (rc = log->io->sync_dir(log->io, log->dirfd)) < 0)
+        return evl_err(log, EVLOG_EIO, "%s: cannot sync directory: %s", log->dir,
+                       evl_errno_str(rc));
+    return 0;
+}
+
+/* A writer's new, empty log: the first segment and a checkpoint. */
+static int create_first(evlog *log, uint64_t base)
+{
+    evl_seg *s;
+    evl_ckpt c;
+    int rc;
+    if ((rc = evl_seg_create(log, base, &s)) < 0)
+        return rc;
+    if ((rc = push(log, s)) < 0) {
+        evl_seg_unref(log, s);
+        return rc;
+    }
+    log->active = s;
+    atomic_store(&log->end_offset, base);
+    atomic_store(&log->durable_offset, base);
+    atomic_store(&log->start_offset, base);
+    log->durable_seg = base;
+    log->durable_pos = EVL_SEG_HEADER_SIZE;
+    evl_ckpt_current(log, &c);
+    return evl_ckpt_write(log, &c, 1);
+}
+
+int evl_recover(evlog *log)
+{
+    listing l;
+    evl_ckpt ck;
+    evl_footer f;
+    uint64_t dseg = 0, dpos = EVL_SEG_HEADER_SIZE, size = 0, next = 0, end = 0;
+    size_t i, k;
+    int have_ckpt, rc;
+
+    memset(&l, 0, sizeof l);
+    l.log = log;
+    if ((rc = log->io->list(log->io, log->dirfd, list_cb, &l)) != 0) {
+        free(l.bases);
+        return rc < 0 && rc >= EVLOG_ERR_LAST_ ? rc
+                                               : evl_err(log, EVLOG_EIO, "%s: cannot list: %s",
+                                                         log->dir, evl_errno_str(rc));
+    }
+    if ((have_ckpt = evl_ckpt_read(log, &ck)) < 0) {
+        free(l.bases);
+        return have_ckpt;
+    }
+    qsort(l.bases, l.n, sizeof *l.bases, cmp_u64);
+
+    if (l.n == 0) {
+        free(l.bases);
+        if (!have_ckpt && l.others > 0)
+            return evl_err(log, EVLOG_ENOTLOG, "%s: holds %zu files and no log", log->dir,
+                           l.others);
+        if (have_ckpt && ck.durable_offset > ck.start_offset)
+            return evl_err(log, EVLOG_ECORRUPT,
+                           "%s: the checkpoint names durable records up to offset %llu but "
+                           "no segment file is left",
+                           log->dir, (unsigned long long)ck.durable_offset);
+        if (log->read_only) {
+            atomic_store(&log->start_offset, have_ckpt ? ck.start_offset : 0);
+            atomic_store(&log->end_offset, have_ckpt ? ck.start_offset : 0);
+            atomic_store(&log->durable_offset, have_ckpt ? ck.start_offset : 0);
+            return 0;
+        }
+        return create_first(log, have_ckpt ? ck.start_offset : 0);
+    }
+
+    /* the segment to scan from: the checkpoint's, or without one the first
+     * whose footer does not vouch for it */
+    k = l.n - 1;
+    if (have_ckpt) {
+        for (i = 0; i < l.n && l.bases[i] != ck.durable_segment; i++)
+            ;
+        if (i < l.n) {
+            k = i;
+            dseg = ck.durable_segment;
+            dpos = ck.durable_pos;
+        } else if (ck.durable_segment > l.bases[l.n - 1]) {
+            free(l.bases);
+            return evl_err(log, EVLOG_ECORRUPT,
+                           "%s: segment %020llu holding durable records is missing", log->dir,
+                           (unsigned long long)ck.durable_segment);
+        } else {
+            have_ckpt = 0;
+        }
+    }
+
+    /* below the durable segment: footers only */
+    for (i = 0; i < l.n; i++) {
+        evl_seg *s = evl_seg_new(l.bases[i]);
+        int fr;
+        if (!s) {
+            rc = evl_err(log, EVLOG_ENOMEM, "out of memory");
+            goto out;
+        }
+        if ((fr = evl_seg_read_footer(log, s, &f, &size)) < 0) {
+            evl_seg_unref(log, s);
+            rc = fr;
+            goto out;
+        }
+        if (!have_ckpt && (!fr || i == l.n - 1) && i < k)
+            k = i;
+        if (i >= k) {
+            evl_seg_unref(log, s);
+            break;
+        }
+        if (!fr || (i + 1 < l.n && f.next_offset != l.bases[i + 1])) {
+            evl_seg_unref(log, s);
+            rc = damage(log, s->name, size >= EVL_FOOTER_SIZE ? size - EVL_FOOTER_SIZE : 0,
+                        l.bases[i],
+                        !fr ? "a sealed segment without a valid footer"
+                            : "its footer's next offset is not the next segment's base");
+            if (rc == 1) {
+                /* EVLOG_OPEN_DAMAGED: the log ends before this segment */
+                l.n = i;
+                rc = 0;
+            }
+            goto done;
+        }
+        atomic_store(&s->end_pos, f.data_end);
+        atomic_store(&s->next_offset, f.next_offset);
+        atomic_store(&s->sealed, 1);
+        s->file_size = size;
+        s->batches = f.batches;
+        s->min_ts = f.min_ts;
+        s->max_ts = f.max_ts;
+        if ((rc = push(log, s)) < 0) {
+            evl_seg_unref(log, s);
+            goto out;
+        }
+    }
+
+    /* from the durable segment on: scan every batch */
+    for (i = k; i < l.n; i++) {
+        evl_seg *s = evl_seg_new(l.bases[i]);
+        evl_seg_header h;
+        evl_check why, hc;
+        uint64_t start, expect, limit, pos;
+        int fr;
+
+        if (!s) {
+            rc = evl_err(log, EVLOG_ENOMEM, "out of memory");
+            goto out;
+        }
+        if ((fr = evl_seg_read_footer(log, s, &f, &size)) < 0) {
+            evl_seg_unref(log, s);
+            rc = fr;
+            goto out;
+        }
+        if (i == k && log->nsegs > 0)
+            next = atomic_load(&log->segs[log->nsegs - 1]->next_offset);
+        if (i > k && s->base != next) {
+            /* a gap after the durable segment: nothing there was durable */
+            evl_seg_unref(log, s);
+            if (!log->read_only && (rc = drop_later(log, l.bases, l.n, i - 1)) < 0)
+                goto out;
+            l.n = i;
+            break;
+        }
+        s->capacity = size;
+        if (size >= EVL_SEG_HEADER_SIZE) {
+            uint8_t hb[EVL_SEG_HEADER_SIZE];
+            int fd = log->io->open(log->io, log->dirfd, s->name, EVL_O_RDONLY);
+            long r = fd < 0 ? fd : log->io->pread(log->io, fd, hb, sizeof hb, 0);
+            if (fd >= 0)
+                (void)log->io->close(log->io, fd);
+            if (r < 0) {
+                evl_seg_unref(log, s);
+                rc = evl_err(log, EVLOG_EIO, "%s/%s: cannot read: %s", log->dir, s->name,
+                             evl_errno_str((int)r));
+                goto out;
+            }
+            hc = evl_seg_header_decode(&h, hb);
+            if (hc == EVL_OK && (h.base_offset != s->base || h.version != EVL_FORMAT_VERSION))
+                hc = h.version != EVL_FORMAT_VERSION ? EVL_BAD_CHECKSUM : EVL_BAD_HEADER;
+            if (hc == EVL_OK && h.capacity > size && !fr)
+                s->capacity = h.capacity;
+        } else {
+            hc = EVL_BAD_ZERO;
+        }
+        if (hc == EVL_OK && h.version != EVL_FORMAT_VERSION) {
+            evl_seg_unref(log, s);
+            rc = evl_err(log, EVLOG_EVERSION, "%s/%s: format version %u unknown", log->dir,
+                         s->name, h.version);
+            goto out;
+        }
+        if (hc != EVL_OK) {
+            /* a segment whose creation never completed holds nothing
+             * durable when it lies past the durable segment */
+            if (hc == EVL_BAD_ZERO && i == l.n - 1 && (s->base > dseg || !have_ckpt) &&
+                (log->nsegs > 0 || !have_ckpt)) {
+                evl_seg_unref(log, s);
+                if (!log->read_only && (rc = evl_seg_remove_files(log, l.bases[i])) < 0)
+                    goto out;
+                l.n = i;
+                break;
+            }
+            rc = damage(log, s->name, 0, s->base, "segment header invalid");
+            evl_seg_unref(log, s);
+            if (rc == 1) {
+                l.n = i;
+                rc = 0;
+                break;
+            }
+            if (rc == EVLOG_ECORRUPT && log->nsegs == 0 && i == 0 && !have_ckpt)
+                rc = evl_err(log, EVLOG_ENOTLOG, "%s/%s: not an evlog segment", log->dir,
+                             s->name);
+            goto out;
+        }
+        if (s->capacity < log->segment_bytes && !fr && !log->read_only)
+            s->capacity = log->segment_bytes;
+        if ((rc = map_for_scan(log, s)) < 0) {
+            evl_seg_unref(log, s);
+            goto out;
+        }
+        limit = fr ? f.data_end : size;
+        start = scan_start(log, s, s->base == dseg ? dpos : EVL_SEG_HEADER_SIZE, limit, &expect);
+        pos = scan(log, s, start, expect, limit, &next, &why);
+        if (fr && pos == limit && next == f.next_offset) {
+            /* whole and sealed */
+            atomic_store(&s->end_pos, pos);
+            atomic_store(&s->next_offset, next);
+            atomic_store(&s->sealed, 1);
+            s->file_size = size;
+            s->batches = f.batches;
+            s->min_ts = f.min_ts;
+            s->max_ts = f.max_ts;
+            s->stats_known = 1;
+            if (s->fd >= 0) {
+                (void)log->io->close(log->io, s->fd);
+                s->fd = -1;
+            }
+            evl_seg_unmap(log, s);
+            if ((rc = push(log, s)) < 0) {
+                evl_seg_unref(log, s);
+                goto out;
+            }
+            continue;
+        }
+        if (fr && pos == limit)
+            why = EVL_BAD_OFFSET;
+        if (s->base == dseg && pos < dpos) {
+            rc = damage(log, s->name, pos, next, evl_check_str(why));
+            if (rc != 1) {
+                evl_seg_unref(log, s);
+                goto out;
+            }
+            rc = 0;
+        } else if (!log->read_only) {
+            /* a torn tail: nothing from here on was durable */
+            if (s->capacity < log->segment_bytes)
+                s->capacity = log->segment_bytes;
+            if ((rc = drop_later(log, l.bases, l.n, i)) < 0 ||
+                (rc = evl_seg_zero_tail(log, s, pos)) < 0 ||
+                (rc = evl_seg_open_active(log, s)) < 0) {
+                evl_seg_unref(log, s);
+                goto out;
+            }
+            s->synced_pos = pos;
+            s->prefault_pos = pos;
+            log->active = s;
+        }
+        atomic_store(&s->end_pos, pos);
+        atomic_store(&s->next_offset, next);
+        if ((rc = push(log, s)) < 0) {
+            if (log->active == s)
+                log->active = NULL;
+            evl_seg_unref(log, s);
+            goto out;
+        }
+        break;
+    }
+
+done:
+    if (log->nsegs == 0) {
+        if (log->read_only) {
+            atomic_store(&log->start_offset, l.n ? l.bases[0] : 0);
+            atomic_store(&log->end_offset, l.n ? l.bases[0] : 0);
+            rc = 0;
+            goto out;
+        }
+        rc = create_first(log, l.bases[0]);
+        goto out;
+    }
+    {
+        evl_seg *last = log->segs[log->nsegs - 1];
+        end = atomic_load(&last->next_offset);
+        atomic_store(&log->end_offset, end);
+        atomic_store(&log->start_offset, log->segs[0]->base);
+        if (have_ckpt && ck.start_offset > log->segs[0]->base)
+            atomic_store(&log->start_offset, ck.start_offset < end ? ck.start_offset : end);
+        atomic_store(&log->durable_offset,
+                     have_ckpt ? (ck.durable_offset < end ? ck.durable_offset : end)
+                               : log->segs[k < log->nsegs ? k : log->nsegs - 1]->base);
+        log->durable_seg = have_ckpt ? dseg : log->segs[0]->base;
+        log->durable_pos = have_ckpt ? dpos : EVL_SEG_HEADER_SIZE;
+        if (have_ckpt && ck.durable_offset > end && !(log->flags & EVLOG_OPEN_DAMAGED)) {
+            rc = evl_err(log, EVLOG_ECORRUPT,
+                         "%s: the checkpoint names durable records up to offset %llu but the "
+                         "log ends at %llu",
+                         log->dir, (unsigned long long)ck.durable_offset,
+                         (unsigned long long)end);
+            goto out;
+        }
+    }
+    rc = 0;
+    /* a read-only handle shows a pending truncation's records: it cannot
+     * finish it, and the next writer will */
+    if (!log->read_only && have_ckpt && ck.truncate_to != EVL_NO_TRUNCATE)
+        rc = evl_finish_truncate(log, ck.truncate_to);
+    if (rc == 0 && !log->read_only && !have_ckpt) {
+        evl_ckpt c;
+        evl_ckpt_current(log, &c);
+        rc = evl_ckpt_write(log, &c, 1);
+    }
+out:
+    free(l.bases);
+    return rc;
+}
