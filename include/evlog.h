@@ -489,6 +489,8 @@ typedef struct evlog_scan_event {
     const evlog_scan_index *index;
     const evlog_scan_entry *entry;
     const evlog_scan_problem *problem;
+    uint64_t record_pos;       /* RECORD: the record's byte position in the file,
+                                  or its batch's when the batch is compressed */
 } evlog_scan_event;
 
 /* Return values of an evlog_scan_cb besides 0 (go on). */
@@ -541,6 +543,7 @@ EVLOG_API const char *evlog_problem_name(int code);
 #define EVLOG_ACT_WRITE_CHECKPOINT 7 /* rewrite the checkpoint to match */
 #define EVLOG_ACT_UNREPAIRED 8    /* a problem left as it is (damage without
                                      EVLOG_REPAIR_QUARANTINE) */
+#define EVLOG_ACT_WRITE_HEADER 9  /* rewrite a segment header whose batches are whole */
 
 /* One action of a repair, reported before it is performed. */
 typedef struct evlog_repair_action {
@@ -568,9 +571,10 @@ typedef struct evlog_repair_result {
 /*
  * Repair the log in directory `dir` so that it opens again: cut a torn tail
  * (zeroing the rest of the active segment, as recovery does), rebuild
- * invalid or missing indexes, rewrite a footer that its segment's intact
- * batches fully determine, and delete leftover *.tmp files and orphan
- * indexes. None of these loses a record.
+ * invalid or missing indexes, rewrite a segment header or footer that its
+ * segment's intact batches fully determine, and delete leftover *.tmp files
+ * and orphan indexes. None of these loses a record; every byte they remove
+ * but zeros and indexes is kept in a `.broken` file too.
  *
  * With EVLOG_REPAIR_QUARANTINE it also cuts damage out, losing offsets: the
  * segment holding the first damage is cut just before it and sealed there;

@@ -118,6 +118,9 @@ uint32_t evl_batch_seal(uint8_t *dst, evl_batch *h, const uint8_t *payload,
  * EVL_BAD_HEADER. */
 evl_check evl_batch_parse(evl_batch *out, const uint8_t *p, uint64_t avail);
 
+/* Verify the checksum of the batch at p, whose header parsed into *b. */
+evl_check evl_batch_verify(const evl_batch *b, const uint8_t *p);
+
 /* Parse and verify the batch at p: header limits and checksum. */
 evl_check evl_batch_check(evl_batch *out, const uint8_t *p, uint64_t avail);
 

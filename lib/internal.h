@@ -14,8 +14,10 @@
 #include "os.h"
 
 #define EVL_ERRMSG_MAX 512
-/* Sealed segments kept mapped while no iterator uses them. */
-#define EVL_IDLE_MAPS 8
+/* Sealed segments kept mapped while no iterator uses them: a bound that
+ * does not grow with the log, large enough that random reads over a few
+ * GiB do not map and unmap at each seek. */
+#define EVL_IDLE_MAPS 64
 /* How far ahead of the write position the writer faults pages in. */
 #define EVL_PREFAULT_BYTES (4u << 20)
 
@@ -35,6 +37,7 @@ typedef struct evl_seg {
     int refs;                      /* (segs) table + iterators + syncer */
     int pins;                      /* (segs) users of the mapping */
     int dead;                      /* (segs) removed from the table */
+    struct evl_seg *seal_next;     /* (w) queue of segments being sealed */
     uint64_t last_use;             /* (segs) tick of the last unpin */
     uint8_t *map;                  /* (segs) mapping, or NULL */
     uint64_t map_len;              /* (segs) */
@@ -100,6 +103,12 @@ struct evlog {
     uint64_t tick;                 /* (segs) */
     int idle_maps;                 /* (segs) sealed, mapped, unpinned */
 
+    /* the sealer: finishes sealing rolled segments off the append path */
+    pthread_cond_t seal_cv;        /* work for the sealer */
+    evl_seg *seal_head, *seal_tail;/* (w) */
+    pthread_t sealer;
+    int sealer_running;
+
     /* the interval syncer */
     pthread_t syncer;
     int syncer_running;
@@ -125,7 +134,8 @@ void evl_seg_unref(evlog *log, evl_seg *s);        /* caller holds segs_mu */
 int evl_seg_create(evlog *log, uint64_t base, evl_seg **out);
 int evl_seg_open_active(evlog *log, evl_seg *s);    /* map an existing file rw */
 int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size);
-int evl_seg_seal(evlog *log, evl_seg *s);
+void evl_seg_seal_begin(evlog *log, evl_seg *s);
+int evl_seg_seal_finish(evlog *log, evl_seg *s);
 int evl_seg_zero_tail(evlog *log, evl_seg *s, uint64_t pos);
 int evl_seg_remove_files(evlog *log, uint64_t base);
 void evl_seg_note_batch(evl_seg *s, const evl_batch *b, uint64_t pos, uint32_t interval);
@@ -159,6 +169,7 @@ int evl_finish_truncate(evlog *log, uint64_t offset);
 
 /*-******************* log.c *******************/
 int evl_sync_locked(evlog *log);
+void evl_wait_sealed(evlog *log);     /* mu held */
 evl_seg *evl_segs_find(evlog *log, uint64_t offset); /* caller holds segs_mu */
 int evl_segs_push(evlog *log, evl_seg *s);           /* caller holds segs_mu */
 

@@ -202,7 +202,7 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
             continue;
         }
         if (c == EVL_OK)
-            c = evl_batch_check(&b, s->map + it->pos, end - it->pos);
+            c = evl_batch_verify(&b, s->map + it->pos);
         if (c == EVL_OK && b.base_offset != it->expect)
             c = EVL_BAD_OFFSET;
         if (c != EVL_OK) {

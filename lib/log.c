@@ -62,6 +62,7 @@ static int apply_options(evlog *log, const evlog_options *o)
 }
 
 static void *syncer_main(void *arg);
+static void *sealer_main(void *arg);
 
 static void log_free(evlog *log)
 {
@@ -81,6 +82,7 @@ static void log_free(evlog *log)
     pthread_mutex_destroy(&log->segs_mu);
     pthread_mutex_destroy(&log->err_mu);
     pthread_cond_destroy(&log->cv);
+    pthread_cond_destroy(&log->seal_cv);
     free(log->scratch);
     free(log->dir);
     free(log);
@@ -103,6 +105,7 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
     pthread_mutex_init(&log->segs_mu, NULL);
     pthread_mutex_init(&log->err_mu, NULL);
     pthread_cond_init(&log->cv, NULL);
+    pthread_cond_init(&log->seal_cv, NULL);
     log->dirfd = log->lockfd = log->ckpt_fd = -1;
     if (!dir || !*dir) {
         rc = evl_err(log, EVLOG_EINVAL, "no directory given");
@@ -140,6 +143,13 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
     }
     if ((rc = evl_recover(log)) < 0)
         goto fail;
+    if (!log->read_only) {
+        if (pthread_create(&log->sealer, NULL, sealer_main, log) != 0) {
+            rc = evl_err(log, EVLOG_ENOMEM, "cannot start the sealing thread");
+            goto fail;
+        }
+        log->sealer_running = 1;
+    }
     if (!log->read_only && log->sync_mode == EVLOG_SYNC_INTERVAL) {
         if (pthread_create(&log->syncer, NULL, syncer_main, log) != 0) {
             rc = evl_err(log, EVLOG_ENOMEM, "cannot start the sync thread");
@@ -250,7 +260,8 @@ static int sync_once(evlog *log)
 }
 
 /* Wait until offset `target` is durable, syncing if no one else does.
- * Caller holds mu. */
+ * Caller holds mu. Segments still being sealed go first: the durable
+ * offset never passes bytes that are not on disk. */
 static int wait_durable(evlog *log, uint64_t target)
 {
     int rc;
@@ -258,7 +269,7 @@ static int wait_durable(evlog *log, uint64_t target)
         if (log->failed)
             return evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier: %s", log->dir,
                            "a sync did not complete; reopen the log");
-        if (log->syncing) {
+        if (log->syncing || log->seal_head) {
             pthread_cond_wait(&log->cv, &log->mu);
             continue;
         }
@@ -311,28 +322,83 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
+/*
+ * The sealer thread: syncs and cuts the segments that rolls handed over,
+ * oldest first, and moves the durable point past each. Sealing in the
+ * background keeps the sync of a whole segment (as Kafka flushes a rolled
+ * segment asynchronously) off the append path.
+ */
+static void *sealer_main(void *arg)
+{
+    evlog *log = arg;
+    evl_ckpt c;
+    int rc;
+
+    pthread_mutex_lock(&log->mu);
+    for (;;) {
+        evl_seg *s = log->seal_head;
+        if (!s) {
+            if (log->syncer_stop)
+                break;
+            pthread_cond_wait(&log->seal_cv, &log->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&log->mu);
+        rc = log->failed ? EVLOG_EFAILED : evl_seg_seal_finish(log, s);
+        pthread_mutex_lock(&log->mu);
+        log->seal_head = s->seal_next;
+        if (!log->seal_head)
+            log->seal_tail = NULL;
+        s->seal_next = NULL;
+        if (rc < 0) {
+            poison(log, rc);
+        } else if (atomic_load(&log->durable_offset) < atomic_load(&s->next_offset)) {
+            atomic_store(&log->durable_offset, atomic_load(&s->next_offset));
+            log->durable_seg = s->base;
+            log->durable_pos = atomic_load(&s->end_pos);
+            evl_ckpt_current(log, &c);
+            if ((rc = evl_ckpt_write(log, &c, 1)) < 0)
+                poison(log, rc);
+        }
+        pthread_mutex_lock(&log->segs_mu);
+        evl_seg_unref(log, s);
+        pthread_mutex_unlock(&log->segs_mu);
+        pthread_cond_broadcast(&log->cv);
+    }
+    pthread_mutex_unlock(&log->mu);
+    return NULL;
+}
+
+/* Wait until the sealer has finished every rolled segment. mu held. */
+void evl_wait_sealed(evlog *log)
+{
+    while (log->seal_head || log->syncing)
+        pthread_cond_wait(&log->cv, &log->mu);
+}
+
 /*-******************* append *******************/
-/* Seal the active segment (if any) and create the next one. mu held. On a
- * failed seal the handle is poisoned; on a failed creation nothing is lost
- * and the next append tries again. */
+/* Hand the active segment (if any) to the sealer and create the next one.
+ * mu held. On a failed creation nothing is lost and the next append tries
+ * again. */
 static int roll(evlog *log)
 {
     evl_seg *s = log->active, *n;
-    evl_ckpt c;
     int rc;
 
     while (log->syncing)
         pthread_cond_wait(&log->cv, &log->mu);
     if (s) {
-        if ((rc = evl_seg_seal(log, s)) < 0)
-            return poison(log, rc);
+        evl_seg_seal_begin(log, s);
         log->active = NULL;
-        atomic_store(&log->durable_offset, atomic_load(&s->next_offset));
-        log->durable_seg = s->base;
-        log->durable_pos = atomic_load(&s->end_pos);
-        evl_ckpt_current(log, &c);
-        if ((rc = evl_ckpt_write(log, &c, 1)) < 0)
-            return poison(log, rc);
+        pthread_mutex_lock(&log->segs_mu);
+        s->refs++;
+        pthread_mutex_unlock(&log->segs_mu);
+        if (log->seal_tail)
+            log->seal_tail->seal_next = s;
+        else
+            log->seal_head = s;
+        log->seal_tail = s;
+        pthread_cond_signal(&log->seal_cv);
     }
     if ((rc = evl_seg_create(log, atomic_load(&log->end_offset), &n)) < 0)
         return rc;
@@ -491,13 +557,15 @@ int evlog_close(evlog *log)
 
     if (!log)
         return 0;
-    if (log->syncer_running) {
-        pthread_mutex_lock(&log->mu);
-        log->syncer_stop = 1;
-        pthread_cond_broadcast(&log->cv);
-        pthread_mutex_unlock(&log->mu);
+    pthread_mutex_lock(&log->mu);
+    log->syncer_stop = 1;
+    pthread_cond_broadcast(&log->cv);
+    pthread_cond_broadcast(&log->seal_cv);
+    pthread_mutex_unlock(&log->mu);
+    if (log->syncer_running)
         pthread_join(log->syncer, NULL);
-    }
+    if (log->sealer_running)
+        pthread_join(log->sealer, NULL);
     if (!log->read_only) {
         pthread_mutex_lock(&log->mu);
         if (log->failed) {

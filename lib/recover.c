@@ -373,6 +373,20 @@ int evl_recover(evlog *log)
         limit = fr ? f.data_end : size;
         start = scan_start(log, s, s->base == dseg ? dpos : EVL_SEG_HEADER_SIZE, limit, &expect);
         pos = scan(log, s, start, expect, limit, &next, &why);
+        if (!fr && limit - pos >= EVL_FOOTER_SIZE && evl_footer_decode(&f, s->map + pos) == EVL_OK &&
+            f.base_offset == s->base && f.data_end == pos && f.next_offset == next) {
+            /* sealed, but the cut of the file did not happen: finish it */
+            if (!log->read_only && ((rc = log->io->truncate(log->io, s->fd, pos + EVL_FOOTER_SIZE)) < 0 ||
+                                    (rc = log->io->fsync(log->io, s->fd)) < 0)) {
+                evl_seg_unref(log, s);
+                rc = evl_err(log, EVLOG_EIO, "%s/%s: cannot finish sealing: %s", log->dir,
+                             s->name, evl_errno_str(rc));
+                goto out;
+            }
+            fr = 1;
+            limit = pos;
+            size = pos + EVL_FOOTER_SIZE;
+        }
         if (fr && pos == limit && next == f.next_offset) {
             /* whole and sealed */
             atomic_store(&s->end_pos, pos);

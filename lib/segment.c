@@ -241,17 +241,15 @@ int evl_seg_scan_stats(evlog *log, evl_seg *s)
 }
 
 /*
- * Seal the active segment: footer after the last batch, everything synced,
- * the file cut to its used length (a reader's mapping is never read past
- * end_pos, so the cut cannot fault one). On failure the handle must be
- * poisoned by the caller: the data may be only partly durable.
+ * Begin sealing the active segment: the footer goes after the last batch in
+ * the mapping and readers are told that the segment is complete. Nothing is
+ * synced yet; evl_seg_seal_finish does that, off the append path. Cannot
+ * fail.
  */
-int evl_seg_seal(evlog *log, evl_seg *s)
+void evl_seg_seal_begin(evlog *log, evl_seg *s)
 {
-    const struct evlog_io *io = log->io;
     uint64_t end = atomic_load(&s->end_pos);
     evl_footer f;
-    int rc;
 
     if (!s->stats_known)
         evl_seg_scan_stats(log, s);
@@ -263,8 +261,23 @@ int evl_seg_seal(evlog *log, evl_seg *s)
     f.max_ts = s->batches ? s->max_ts : 0;
     f.data_end = end;
     evl_footer_encode(s->map + end, &f);
-    /* the batches and the footer reach the disk before the size is cut, so
-     * the file never ends without its footer once the cut is durable */
+    atomic_store_explicit(&s->sealed, 1, memory_order_release);
+}
+
+/*
+ * Finish sealing: the batches and the footer are synced, then the file is
+ * cut to its used length and synced again, so that once the cut is durable
+ * the file never ends without its footer (a reader's mapping is never read
+ * past end_pos, so the cut cannot fault one). The writer's mapping goes,
+ * unless an iterator reads it: that bounds the writer's resident memory to
+ * the segments not yet sealed. On failure the caller poisons the handle.
+ */
+int evl_seg_seal_finish(evlog *log, evl_seg *s)
+{
+    const struct evlog_io *io = log->io;
+    uint64_t end = atomic_load(&s->end_pos);
+    int rc;
+
     if ((rc = io->msync(io, s->map, s->synced_pos, end + EVL_FOOTER_SIZE - s->synced_pos)) < 0 ||
         (rc = io->truncate(io, s->fd, end + EVL_FOOTER_SIZE)) < 0 ||
         (rc = io->fsync(io, s->fd)) < 0)
@@ -274,11 +287,8 @@ int evl_seg_seal(evlog *log, evl_seg *s)
     s->file_size = end + EVL_FOOTER_SIZE;
     (void)evl_index_write(log, s);
     pthread_mutex_lock(&log->segs_mu);
-    atomic_store_explicit(&s->sealed, 1, memory_order_release);
     (void)io->close(io, s->fd);
     s->fd = -1;
-    /* the writer's mapping goes now, unless an iterator reads it: that
-     * bounds the writer's resident memory to the active segment */
     if (s->pins == 0)
         evl_seg_unmap(log, s);
     pthread_mutex_unlock(&log->segs_mu);

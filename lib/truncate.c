@@ -211,8 +211,7 @@ int evlog_truncate_back(evlog *log, uint64_t offset)
     if (log->read_only)
         return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
     pthread_mutex_lock(&log->mu);
-    while (log->syncing)
-        pthread_cond_wait(&log->cv, &log->mu);
+    evl_wait_sealed(log);
     if (log->failed)
         rc = evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier", log->dir);
     else if (offset < atomic_load(&log->start_offset) || offset > atomic_load(&log->end_offset))
@@ -240,6 +239,7 @@ int evlog_truncate_front(evlog *log, uint64_t offset)
     if (log->read_only)
         return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
     pthread_mutex_lock(&log->mu);
+    evl_wait_sealed(log);
     if (log->failed) {
         rc = evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier", log->dir);
         goto out;
