@@ -166,6 +166,7 @@ void evl_ckpt_current(evlog *log, evl_ckpt *c);
 /*-******************* recover.c *******************/
 int evl_recover(evlog *log);
 int evl_finish_truncate(evlog *log, uint64_t offset);
+int evl_refresh(evlog *log);                     /* read-only handles */
 
 /*-******************* log.c *******************/
 int evl_sync_locked(evlog *log);

@@ -185,11 +185,17 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
         }
         end = evl_load(&s->end_pos);
         if (it->pos >= end) {
-            if (!atomic_load_explicit(&s->sealed, memory_order_acquire))
-                return 0;
-            if (it->pos < evl_load(&s->end_pos))
-                continue;
-            if ((r = next_segment(it)) <= 0)
+            if (atomic_load_explicit(&s->sealed, memory_order_acquire)) {
+                if (it->pos < evl_load(&s->end_pos))
+                    continue;
+                if ((r = next_segment(it)) < 0)
+                    return r;
+                if (r > 0)
+                    continue;
+            }
+            /* a read-only handle follows a writer in another process by
+             * looking for what it appended since */
+            if (!log->read_only || (r = evl_refresh(log)) <= 0)
                 return r;
             continue;
         }

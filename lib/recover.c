@@ -488,3 +488,87 @@ out:
     free(l.bases);
     return rc;
 }
+
+/*-******************* following a writer *******************/
+typedef struct find_ctx {
+    uint64_t want;
+    int found;
+} find_ctx;
+
+static int find_cb(const char *name, void *payload)
+{
+    find_ctx *f = payload;
+    uint64_t base;
+    if (evl_parse_name(name, EVL_SEG_SUFFIX, &base) && base == f->want)
+        f->found = 1;
+    return 0;
+}
+
+/* Extend the last segment `s` of a read-only handle with the batches a
+ * writer appended since. Caller holds segs_mu. Returns 1 if it grew. */
+static int refresh_segment(evlog *log, evl_seg *s)
+{
+    uint64_t end = atomic_load(&s->end_pos), expect = atomic_load(&s->next_offset);
+    uint64_t start = end;
+    evl_footer f;
+    evl_batch b;
+
+    while (end < s->map_len && evl_batch_check(&b, s->map + end, s->map_len - end) == EVL_OK &&
+           b.base_offset == expect) {
+        end += b.length;
+        expect = b.base_offset + b.last_delta + 1;
+    }
+    if (end != start) {
+        evl_store(&s->next_offset, expect);
+        evl_store(&s->end_pos, end);
+        evl_store(&log->end_offset, expect);
+    }
+    if (s->map_len - end >= EVL_FOOTER_SIZE && evl_footer_decode(&f, s->map + end) == EVL_OK &&
+        f.base_offset == s->base && f.data_end == end && f.next_offset == expect) {
+        atomic_store_explicit(&s->sealed, 1, memory_order_release);
+        return 1;
+    }
+    return end != start;
+}
+
+/*
+ * For a read-only handle: take in what a writer (in any process) appended
+ * since the handle was opened: batches after the last known end, and the
+ * segments it rolled to. Returns 1 if the log grew, 0 if not, or an error.
+ */
+int evl_refresh(evlog *log)
+{
+    int grew = 0, rc = 0;
+
+    pthread_mutex_lock(&log->segs_mu);
+    while (log->nsegs > 0) {
+        evl_seg *s = log->segs[log->nsegs - 1], *n;
+        evl_seg_header h;
+        find_ctx fc;
+
+        if (!atomic_load(&s->sealed)) {
+            if (!s->map && (rc = evl_seg_map_ro(log, s)) < 0)
+                break;
+            grew |= refresh_segment(log, s);
+            if (!atomic_load(&s->sealed))
+                break;
+        }
+        fc.want = atomic_load(&s->next_offset);
+        fc.found = 0;
+        if ((rc = log->io->list(log->io, log->dirfd, find_cb, &fc)) != 0 || !fc.found)
+            break;
+        if (!(n = evl_seg_new(fc.want))) {
+            rc = EVLOG_ENOMEM;
+            break;
+        }
+        /* a segment being created may not have its header yet */
+        if (evl_seg_map_ro(log, n) < 0 || evl_seg_header_decode(&h, n->map) != EVL_OK || h.base_offset != n->base ||
+            evl_segs_push(log, n) < 0) {
+            evl_seg_unref(log, n);
+            break;
+        }
+        grew = 1;
+    }
+    pthread_mutex_unlock(&log->segs_mu);
+    return rc < 0 ? rc : grew;
+}
