@@ -200,7 +200,10 @@ typedef struct evlog_record {
  * could not be allocated; nothing was written, a later call may succeed),
  * EVLOG_EIO or EVLOG_EFAILED (the handle is poisoned by an earlier failed
  * sync: nothing more can be written; reopen the log). On failure nothing is
- * appended. Thread-safe.
+ * appended, with one exception: in EVLOG_SYNC_ALWAYS mode, EVLOG_EIO means
+ * the records were written but their sync failed; they are not acknowledged,
+ * may or may not survive a power loss, and the handle is now poisoned.
+ * Thread-safe.
  */
 EVLOG_API int evlog_append(evlog *log, const evlog_record *recs, size_t n,
                            uint64_t *first_offset);
@@ -423,7 +426,10 @@ typedef struct evlog_scan_segment {
     uint64_t batches, records;
     uint64_t first_offset;     /* first record's offset, EVLOG_NO_OFFSET if none */
     uint64_t next_offset;      /* one past the last valid batch's last offset */
-    int64_t min_timestamp, max_timestamp; /* 0, 0 when there are no records */
+    int64_t min_timestamp, max_timestamp; /* as the footer defines them: the
+                                  smallest first timestamp and the largest
+                                  max timestamp of the batches; 0, 0 when
+                                  there are no records */
     uint64_t problems;         /* problems reported in this segment */
 } evlog_scan_segment;
 

@@ -28,6 +28,7 @@ const char *evl_check_str(evl_check c)
     case EVL_BAD_CHECKSUM: return "checksum mismatch";
     case EVL_BAD_OFFSET: return "batch offset out of sequence";
     case EVL_BAD_RECORDS: return "records do not decode";
+    case EVL_BAD_VERSION: return "unknown format version";
     }
     return "unknown";
 }

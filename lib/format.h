@@ -91,7 +91,8 @@ typedef enum evl_check {
     EVL_BAD_HEADER,    /* version, attributes or counts are invalid */
     EVL_BAD_CHECKSUM,  /* the checksum does not match */
     EVL_BAD_OFFSET,    /* a valid batch, but not at the offset expected */
-    EVL_BAD_RECORDS    /* the payload does not decode into its records */
+    EVL_BAD_RECORDS,   /* the payload does not decode into its records */
+    EVL_BAD_VERSION    /* a format version this library does not know */
 } evl_check;
 
 const char *evl_check_str(evl_check c);

@@ -116,6 +116,7 @@ struct evlog {
 
     pthread_mutex_t err_mu;
     char errmsg[EVL_ERRMSG_MAX];
+    char failmsg[EVL_ERRMSG_MAX];  /* why the handle was poisoned */
 };
 
 /*-******************* error.c *******************/
@@ -133,7 +134,8 @@ evl_seg *evl_seg_new(uint64_t base);
 void evl_seg_unref(evlog *log, evl_seg *s);        /* caller holds segs_mu */
 int evl_seg_create(evlog *log, uint64_t base, evl_seg **out);
 int evl_seg_open_active(evlog *log, evl_seg *s);    /* map an existing file rw */
-int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size);
+int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size,
+                        evl_check *hc, evl_seg_header *h);
 void evl_seg_seal_begin(evlog *log, evl_seg *s);
 int evl_seg_seal_finish(evlog *log, evl_seg *s);
 int evl_seg_zero_tail(evlog *log, evl_seg *s, uint64_t pos);
@@ -166,10 +168,13 @@ void evl_ckpt_current(evlog *log, evl_ckpt *c);
 /*-******************* recover.c *******************/
 int evl_recover(evlog *log);
 int evl_finish_truncate(evlog *log, uint64_t offset);
-int evl_refresh(evlog *log);                     /* read-only handles */
+int evl_refresh(evlog *log);
+int evl_check_foreign(evlog *log);  /* EVLOG_ENOTLOG for a directory of other files */                     /* read-only handles */
 
 /*-******************* log.c *******************/
 int evl_sync_locked(evlog *log);
+int evl_failed(evlog *log);            /* EVLOG_EFAILED with the reason */
+void evl_poison(evlog *log);           /* mu held; errmsg holds the reason */
 void evl_wait_sealed(evlog *log);     /* mu held */
 evl_seg *evl_segs_find(evlog *log, uint64_t offset); /* caller holds segs_mu */
 int evl_segs_push(evlog *log, evl_seg *s);           /* caller holds segs_mu */

@@ -46,6 +46,15 @@ static int iter_position(evlog_iter *it, uint64_t offset)
                        (unsigned long long)end);
     pthread_mutex_lock(&log->segs_mu);
     s = evl_segs_find(log, offset);
+    if (!s && log->nsegs == 0) {
+        /* an empty log (read-only: no segment yet): wait at its end */
+        pthread_mutex_unlock(&log->segs_mu);
+        iter_release(it);
+        it->next = offset;
+        it->in_batch = 0;
+        it->gen = atomic_load(&log->truncations);
+        return 0;
+    }
     if (!s) {
         pthread_mutex_unlock(&log->segs_mu);
         return evl_err(log, EVLOG_ERANGE, "offset %llu is in no segment",
@@ -157,6 +166,10 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
     if (!it || !rec)
         return EVLOG_EINVAL;
     log = it->log;
+    if (it->next < atomic_load(&log->start_offset))
+        return evl_err(log, EVLOG_ERANGE, "offset %llu is below the start of the log, %llu",
+                       (unsigned long long)it->next,
+                       (unsigned long long)atomic_load(&log->start_offset));
     if (atomic_load(&log->truncations) != it->gen) {
         /* records this iterator stood on may be gone: find its place again */
         if (it->next > atomic_load(&log->end_offset))
@@ -164,6 +177,16 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
                            (unsigned long long)it->next);
         if ((r = iter_position(it, it->next)) < 0)
             return r;
+    }
+    if (!it->seg) {
+        if (log->read_only && (r = evl_refresh(log)) < 0)
+            return r;
+        if (!log->nsegs)
+            return 0;
+        if ((r = iter_position(it, it->next)) < 0)
+            return r;
+        if (!it->seg)
+            return 0;
     }
     for (;;) {
         evl_seg *s = it->seg;
@@ -195,7 +218,9 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
             }
             /* a read-only handle follows a writer in another process by
              * looking for what it appended since */
-            if (!log->read_only || (r = evl_refresh(log)) <= 0)
+            if (!log->read_only)
+                return 0;
+            if ((r = evl_refresh(log)) <= 0)
                 return r;
             continue;
         }

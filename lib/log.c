@@ -92,7 +92,7 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
                   size_t errbuf_len)
 {
     evlog *log;
-    int rc;
+    int rc, created_lock = 0;
 
     if (errbuf && errbuf_len)
         errbuf[0] = '\0';
@@ -126,7 +126,14 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
     if (!log->read_only) {
         /* one writer per log, across processes: the lock goes with the
          * descriptor, so a crashed writer never leaves it held */
-        rc = log->io->open(log->io, log->dirfd, EVL_LOCK_NAME, EVL_O_RDWR | EVL_O_CREAT);
+        rc = log->io->open(log->io, log->dirfd, EVL_LOCK_NAME, EVL_O_RDWR);
+        if (rc == -ENOENT) {
+            /* a directory that is not a log is left as it was */
+            if ((rc = evl_check_foreign(log)) < 0)
+                goto fail;
+            rc = log->io->open(log->io, log->dirfd, EVL_LOCK_NAME, EVL_O_RDWR | EVL_O_CREAT);
+            created_lock = rc >= 0;
+        }
         if (rc < 0) {
             rc = evl_err(log, evl_errno_code(rc), "%s/%s: cannot open: %s", dir,
                          EVL_LOCK_NAME, evl_errno_str(rc));
@@ -141,8 +148,11 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
             goto fail;
         }
     }
-    if ((rc = evl_recover(log)) < 0)
+    if ((rc = evl_recover(log)) < 0) {
+        if (rc == EVLOG_ENOTLOG && created_lock)
+            (void)log->io->unlink(log->io, log->dirfd, EVL_LOCK_NAME);
         goto fail;
+    }
     if (!log->read_only) {
         if (pthread_create(&log->sealer, NULL, sealer_main, log) != 0) {
             rc = evl_err(log, EVLOG_ENOMEM, "cannot start the sealing thread");
@@ -207,6 +217,9 @@ int evl_segs_push(evlog *log, evl_seg *s)
  * the data; nothing more is written through this handle. mu held. */
 static int poison(evlog *log, int rc)
 {
+    pthread_mutex_lock(&log->err_mu);
+    memcpy(log->failmsg, log->errmsg, sizeof log->failmsg);
+    pthread_mutex_unlock(&log->err_mu);
     log->failed = 1;
     pthread_cond_broadcast(&log->cv);
     return rc;
@@ -259,6 +272,11 @@ static int sync_once(evlog *log)
     return 0;
 }
 
+void evl_poison(evlog *log)
+{
+    (void)poison(log, 0);
+}
+
 /* Wait until offset `target` is durable, syncing if no one else does.
  * Caller holds mu. Segments still being sealed go first: the durable
  * offset never passes bytes that are not on disk. */
@@ -267,8 +285,7 @@ static int wait_durable(evlog *log, uint64_t target)
     int rc;
     while (atomic_load(&log->durable_offset) < target) {
         if (log->failed)
-            return evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier: %s", log->dir,
-                           "a sync did not complete; reopen the log");
+            return evl_failed(log);
         if (log->syncing || log->seal_head) {
             pthread_cond_wait(&log->cv, &log->mu);
             continue;
@@ -279,10 +296,21 @@ static int wait_durable(evlog *log, uint64_t target)
     return 0;
 }
 
+/* EVLOG_EFAILED, with the reason the handle failed. */
+int evl_failed(evlog *log)
+{
+    char why[EVL_ERRMSG_MAX];
+    pthread_mutex_lock(&log->err_mu);
+    memcpy(why, log->failmsg, sizeof why);
+    pthread_mutex_unlock(&log->err_mu);
+    return evl_err(log, EVLOG_EFAILED, "the handle failed earlier, nothing more is written; "
+                   "reopen the log. The failure: %s", why);
+}
+
 int evl_sync_locked(evlog *log)
 {
     if (log->failed)
-        return EVLOG_EFAILED;
+        return evl_failed(log);
     return wait_durable(log, atomic_load(&log->end_offset));
 }
 
@@ -294,8 +322,7 @@ int evlog_sync(evlog *log)
     if (log->read_only)
         return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
     pthread_mutex_lock(&log->mu);
-    rc = log->failed ? evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier", log->dir)
-                     : evl_sync_locked(log);
+    rc = log->failed ? evl_failed(log) : evl_sync_locked(log);
     pthread_mutex_unlock(&log->mu);
     return rc;
 }
@@ -361,6 +388,10 @@ static void *sealer_main(void *arg)
                 poison(log, rc);
         }
         pthread_mutex_lock(&log->segs_mu);
+        /* the sealer's pin goes; with no reader left, so does the mapping,
+         * which bounds the writer's memory to the unsealed segments */
+        if (--s->pins == 0)
+            evl_seg_unmap(log, s);
         evl_seg_unref(log, s);
         pthread_mutex_unlock(&log->segs_mu);
         pthread_cond_broadcast(&log->cv);
@@ -390,7 +421,10 @@ static int roll(evlog *log)
     if (s) {
         evl_seg_seal_begin(log, s);
         log->active = NULL;
+        /* the sealer pins the mapping it syncs, so that readers passing by
+         * never unmap it under the sync */
         pthread_mutex_lock(&log->segs_mu);
+        s->pins++;
         s->refs++;
         pthread_mutex_unlock(&log->segs_mu);
         if (log->seal_tail)
@@ -429,7 +463,7 @@ static uint32_t encode_lz4(evlog *log, uint8_t *dst, const evlog_record *recs, s
                            uint64_t size, uint64_t base, int64_t now)
 {
     uint32_t len, raw;
-    int bound, got;
+    int got = 0;
     evl_batch h;
 
     if (log->scratch_cap < size) {
@@ -441,14 +475,13 @@ static uint32_t encode_lz4(evlog *log, uint8_t *dst, const evlog_record *recs, s
     }
     len = evl_batch_encode(log->scratch, recs, n, base, now);
     raw = len - EVL_BATCH_HEADER_SIZE;
-    bound = LZ4_compressBound((int)raw);
-    if (raw < 64 || (uint64_t)bound + 4 > size - EVL_BATCH_HEADER_SIZE) {
-        memcpy(dst, log->scratch, len);
-        return len;
-    }
-    got = LZ4_compress_default((const char *)log->scratch + EVL_BATCH_HEADER_SIZE,
-                               (char *)dst + EVL_BATCH_HEADER_SIZE + 4, (int)raw, bound);
-    if (got <= 0 || (uint32_t)got + 4 >= raw) {
+    /* a destination smaller than the raw payload: LZ4 gives up (0) when
+     * compressing would not save space, and never writes past it */
+    if (raw >= 64)
+        got = LZ4_compress_default((const char *)log->scratch + EVL_BATCH_HEADER_SIZE,
+                                   (char *)dst + EVL_BATCH_HEADER_SIZE + 4, (int)raw,
+                                   (int)raw - 8);
+    if (got <= 0) {
         memcpy(dst, log->scratch, len);
         return len;
     }
@@ -489,8 +522,7 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
     pthread_mutex_lock(&log->mu);
     if (log->failed) {
         pthread_mutex_unlock(&log->mu);
-        return evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier; reopen the log",
-                       log->dir);
+        return evl_failed(log);
     }
     s = log->active;
     if (!s || atomic_load_explicit(&s->end_pos, memory_order_relaxed) + size + EVL_FOOTER_SIZE >
@@ -569,7 +601,7 @@ int evlog_close(evlog *log)
     if (!log->read_only) {
         pthread_mutex_lock(&log->mu);
         if (log->failed) {
-            rc = evl_err(log, EVLOG_EFAILED, "%s: closed after a failed sync", log->dir);
+            rc = evl_failed(log);
         } else {
             rc = evl_sync_locked(log);
             if (rc == 0 && log->active)

@@ -15,6 +15,7 @@ typedef struct listing {
     size_t n, cap;
     size_t others;   /* names that are not the log's */
     int has_ckpt;
+    int cleanup;     /* remove leftovers (a writer's recovery) */
     evlog *log;
 } listing;
 
@@ -29,7 +30,7 @@ static int list_cb(const char *name, void *payload)
             size_t cap = l->cap ? l->cap * 2 : 64;
             uint64_t *b = realloc(l->bases, cap * sizeof *b);
             if (!b)
-                return EVLOG_ENOMEM;
+                return 1; /* stops the listing: out of memory */
             l->bases = b;
             l->cap = cap;
         }
@@ -41,7 +42,7 @@ static int list_cb(const char *name, void *payload)
     } else if (len > 4 && !strcmp(name + len - 4, ".tmp") &&
                evl_parse_name(name, EVL_INDEX_SUFFIX ".tmp", &base)) {
         /* an index rewrite that never finished */
-        if (!l->log->read_only)
+        if (l->cleanup)
             (void)l->log->io->unlink(l->log->io, l->log->dirfd, name);
     } else {
         l->others++;
@@ -53,6 +54,27 @@ static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return x < y ? -1 : x > y;
+}
+
+/* A writer about to create a log in `dir` checks first that the directory
+ * holds nothing but a log's files (or nothing), so that a mistaken path is
+ * refused and left as it was. */
+int evl_check_foreign(evlog *log)
+{
+    listing l;
+    int rc;
+    memset(&l, 0, sizeof l);
+    l.log = log;
+    rc = log->io->list(log->io, log->dirfd, list_cb, &l);
+    free(l.bases);
+    if (rc != 0)
+        return rc > 0 ? evl_err(log, EVLOG_ENOMEM, "out of memory listing %s", log->dir)
+                      : evl_err(log, EVLOG_EIO, "%s: cannot list: %s", log->dir,
+                                evl_errno_str(rc));
+    if (l.n == 0 && !l.has_ckpt && l.others > 0)
+        return evl_err(log, EVLOG_ENOTLOG, "%s: holds %zu files and no log", log->dir,
+                       l.others);
+    return 0;
 }
 
 /* Report damage: EVLOG_ECORRUPT, or with EVLOG_OPEN_DAMAGED, 1 (the caller
@@ -186,22 +208,26 @@ int evl_recover(evlog *log)
     evl_ckpt ck;
     evl_footer f;
     uint64_t dseg = 0, dpos = EVL_SEG_HEADER_SIZE, size = 0, next = 0, end = 0;
+    evl_seg_header h;
+    evl_check hc;
     size_t i, k;
     int have_ckpt, rc;
 
     memset(&l, 0, sizeof l);
     l.log = log;
+    l.cleanup = !log->read_only;
     if ((rc = log->io->list(log->io, log->dirfd, list_cb, &l)) != 0) {
         free(l.bases);
-        return rc < 0 && rc >= EVLOG_ERR_LAST_ ? rc
-                                               : evl_err(log, EVLOG_EIO, "%s: cannot list: %s",
-                                                         log->dir, evl_errno_str(rc));
+        return rc > 0 ? evl_err(log, EVLOG_ENOMEM, "out of memory listing %s", log->dir)
+                      : evl_err(log, EVLOG_EIO, "%s: cannot list: %s", log->dir,
+                                evl_errno_str(rc));
     }
     if ((have_ckpt = evl_ckpt_read(log, &ck)) < 0) {
         free(l.bases);
         return have_ckpt;
     }
-    qsort(l.bases, l.n, sizeof *l.bases, cmp_u64);
+    if (l.n)
+        qsort(l.bases, l.n, sizeof *l.bases, cmp_u64);
 
     if (l.n == 0) {
         free(l.bases);
@@ -250,28 +276,35 @@ int evl_recover(evlog *log)
             rc = evl_err(log, EVLOG_ENOMEM, "out of memory");
             goto out;
         }
-        if ((fr = evl_seg_read_footer(log, s, &f, &size)) < 0) {
+        if ((fr = evl_seg_read_footer(log, s, &f, &size, &hc, &h)) < 0) {
             evl_seg_unref(log, s);
             rc = fr;
             goto out;
         }
-        if (!have_ckpt && (!fr || i == l.n - 1) && i < k)
-            k = i;
+        if (hc == EVL_BAD_VERSION) {
+            evl_seg_unref(log, s);
+            rc = evl_err(log, EVLOG_EVERSION, "%s/%020llu.log: format version unknown to this "
+                         "library (%u)", log->dir, (unsigned long long)l.bases[i],
+                         EVL_FORMAT_VERSION);
+            goto out;
+        }
         if (i >= k) {
             evl_seg_unref(log, s);
             break;
         }
-        if (!fr || (i + 1 < l.n && f.next_offset != l.bases[i + 1])) {
-            evl_seg_unref(log, s);
-            rc = damage(log, s->name, size >= EVL_FOOTER_SIZE ? size - EVL_FOOTER_SIZE : 0,
+        if (hc != EVL_OK || !fr || (i + 1 < l.n && f.next_offset != l.bases[i + 1])) {
+            rc = damage(log, s->name,
+                        hc != EVL_OK ? 0 : size >= EVL_FOOTER_SIZE ? size - EVL_FOOTER_SIZE : 0,
                         l.bases[i],
-                        !fr ? "a sealed segment without a valid footer"
-                            : "its footer's next offset is not the next segment's base");
-            if (rc == 1) {
-                /* EVLOG_OPEN_DAMAGED: the log ends before this segment */
-                l.n = i;
-                rc = 0;
-            }
+                        hc != EVL_OK ? "segment header invalid"
+                        : !fr        ? "a sealed segment without a valid footer"
+                                     : "its footer's next offset is not the next segment's base");
+            evl_seg_unref(log, s);
+            if (rc != 1)
+                goto out;
+            /* EVLOG_OPEN_DAMAGED: the log ends before this segment */
+            l.n = i;
+            rc = 0;
             goto done;
         }
         atomic_store(&s->end_pos, f.data_end);
@@ -290,20 +323,20 @@ int evl_recover(evlog *log)
     /* from the durable segment on: scan every batch */
     for (i = k; i < l.n; i++) {
         evl_seg *s = evl_seg_new(l.bases[i]);
-        evl_seg_header h;
-        evl_check why, hc;
+        evl_check why;
         uint64_t start, expect, limit, pos;
-        int fr;
+        int fr, sealed_on_disk;
 
         if (!s) {
             rc = evl_err(log, EVLOG_ENOMEM, "out of memory");
             goto out;
         }
-        if ((fr = evl_seg_read_footer(log, s, &f, &size)) < 0) {
+        if ((fr = evl_seg_read_footer(log, s, &f, &size, &hc, &h)) < 0) {
             evl_seg_unref(log, s);
             rc = fr;
             goto out;
         }
+        sealed_on_disk = fr;
         if (i == k && log->nsegs > 0)
             next = atomic_load(&log->segs[log->nsegs - 1]->next_offset);
         if (i > k && s->base != next) {
@@ -315,32 +348,15 @@ int evl_recover(evlog *log)
             break;
         }
         s->capacity = size;
-        if (size >= EVL_SEG_HEADER_SIZE) {
-            uint8_t hb[EVL_SEG_HEADER_SIZE];
-            int fd = log->io->open(log->io, log->dirfd, s->name, EVL_O_RDONLY);
-            long r = fd < 0 ? fd : log->io->pread(log->io, fd, hb, sizeof hb, 0);
-            if (fd >= 0)
-                (void)log->io->close(log->io, fd);
-            if (r < 0) {
-                evl_seg_unref(log, s);
-                rc = evl_err(log, EVLOG_EIO, "%s/%s: cannot read: %s", log->dir, s->name,
-                             evl_errno_str((int)r));
-                goto out;
-            }
-            hc = evl_seg_header_decode(&h, hb);
-            if (hc == EVL_OK && (h.base_offset != s->base || h.version != EVL_FORMAT_VERSION))
-                hc = h.version != EVL_FORMAT_VERSION ? EVL_BAD_CHECKSUM : EVL_BAD_HEADER;
-            if (hc == EVL_OK && h.capacity > size && !fr)
-                s->capacity = h.capacity;
-        } else {
-            hc = EVL_BAD_ZERO;
-        }
-        if (hc == EVL_OK && h.version != EVL_FORMAT_VERSION) {
+        if (hc == EVL_BAD_VERSION) {
             evl_seg_unref(log, s);
-            rc = evl_err(log, EVLOG_EVERSION, "%s/%s: format version %u unknown", log->dir,
-                         s->name, h.version);
+            rc = evl_err(log, EVLOG_EVERSION, "%s/%020llu.log: format version unknown to this "
+                         "library (%u)", log->dir, (unsigned long long)l.bases[i],
+                         EVL_FORMAT_VERSION);
             goto out;
         }
+        if (hc == EVL_OK && h.capacity > size && !fr)
+            s->capacity = h.capacity;
         if (hc != EVL_OK) {
             /* a segment whose creation never completed holds nothing
              * durable when it lies past the durable segment */
@@ -410,7 +426,9 @@ int evl_recover(evlog *log)
         }
         if (fr && pos == limit)
             why = EVL_BAD_OFFSET;
-        if (s->base == dseg && pos < dpos) {
+        /* a segment sealed on disk was synced whole before its cut: any
+         * failure in it is damage, wherever the checkpoint says */
+        if ((s->base == dseg && pos < dpos) || sealed_on_disk) {
             rc = damage(log, s->name, pos, next, evl_check_str(why));
             if (rc != 1) {
                 evl_seg_unref(log, s);
@@ -541,19 +559,19 @@ int evl_refresh(evlog *log)
     int grew = 0, rc = 0;
 
     pthread_mutex_lock(&log->segs_mu);
-    while (log->nsegs > 0) {
-        evl_seg *s = log->segs[log->nsegs - 1], *n;
+    for (;;) {
+        evl_seg *s = log->nsegs ? log->segs[log->nsegs - 1] : NULL, *n;
         evl_seg_header h;
         find_ctx fc;
 
-        if (!atomic_load(&s->sealed)) {
+        if (s && !atomic_load(&s->sealed)) {
             if (!s->map && (rc = evl_seg_map_ro(log, s)) < 0)
                 break;
             grew |= refresh_segment(log, s);
             if (!atomic_load(&s->sealed))
                 break;
         }
-        fc.want = atomic_load(&s->next_offset);
+        fc.want = s ? atomic_load(&s->next_offset) : atomic_load(&log->end_offset);
         fc.found = 0;
         if ((rc = log->io->list(log->io, log->dirfd, find_cb, &fc)) != 0 || !fc.found)
             break;

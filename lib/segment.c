@@ -174,14 +174,18 @@ fail:
 }
 
 /*
- * Read the footer of segment `s` from its file. Returns 1 with *f and *size
- * when a valid footer ends the file, 0 when there is none (or it is damaged:
- * then *size is still set), or a negative evlog code on an I/O error.
+ * Read the header and the footer of segment `s` from its file. Returns 1
+ * with *f and *size when a valid footer ends the file, 0 when there is none
+ * (or it is damaged: *size is still set), or a negative evlog code on an I/O
+ * error. *hc tells the header's state (EVL_BAD_VERSION: a version this
+ * library does not know; EVL_BAD_HEADER also for a base offset that is not
+ * the file's name) and *h holds it when EVL_OK.
  */
-int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size)
+int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size,
+                        evl_check *hc, evl_seg_header *h)
 {
     const struct evlog_io *io = log->io;
-    uint8_t buf[EVL_FOOTER_SIZE];
+    uint8_t buf[EVL_FOOTER_SIZE], hb[EVL_SEG_HEADER_SIZE];
     int fd, rc, found = 0;
     long r;
 
@@ -190,6 +194,18 @@ int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size)
                        evl_errno_str(fd));
     if ((rc = io->size(io, fd, size)) < 0)
         goto io_fail;
+    *hc = EVL_BAD_ZERO;
+    if (*size >= EVL_SEG_HEADER_SIZE) {
+        if ((r = io->pread(io, fd, hb, sizeof hb, 0)) < 0) {
+            rc = (int)r;
+            goto io_fail;
+        }
+        *hc = r == (long)sizeof hb ? evl_seg_header_decode(h, hb) : EVL_BAD_SHORT;
+        if (*hc == EVL_OK && h->version != EVL_FORMAT_VERSION)
+            *hc = EVL_BAD_VERSION;
+        else if (*hc == EVL_OK && h->base_offset != s->base)
+            *hc = EVL_BAD_HEADER;
+    }
     if (*size >= EVL_SEG_HEADER_SIZE + EVL_FOOTER_SIZE) {
         if ((r = io->pread(io, fd, buf, sizeof buf, *size - EVL_FOOTER_SIZE)) < 0) {
             rc = (int)r;
@@ -268,9 +284,8 @@ void evl_seg_seal_begin(evlog *log, evl_seg *s)
  * Finish sealing: the batches and the footer are synced, then the file is
  * cut to its used length and synced again, so that once the cut is durable
  * the file never ends without its footer (a reader's mapping is never read
- * past end_pos, so the cut cannot fault one). The writer's mapping goes,
- * unless an iterator reads it: that bounds the writer's resident memory to
- * the segments not yet sealed. On failure the caller poisons the handle.
+ * past end_pos, so the cut cannot fault one). The caller holds a pin on the
+ * mapping. On failure the caller poisons the handle.
  */
 int evl_seg_seal_finish(evlog *log, evl_seg *s)
 {
@@ -286,12 +301,8 @@ int evl_seg_seal_finish(evlog *log, evl_seg *s)
     s->synced_pos = end;
     s->file_size = end + EVL_FOOTER_SIZE;
     (void)evl_index_write(log, s);
-    pthread_mutex_lock(&log->segs_mu);
     (void)io->close(io, s->fd);
     s->fd = -1;
-    if (s->pins == 0)
-        evl_seg_unmap(log, s);
-    pthread_mutex_unlock(&log->segs_mu);
     return 0;
 }
 

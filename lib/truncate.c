@@ -83,7 +83,7 @@ static int find_cut(evlog *log, evl_seg *s, uint64_t offset, uint64_t *batch_pos
                 payload = raw;
                 plen = (size_t)got;
             }
-            recs = malloc(sizeof *recs * (offset - b.base_offset));
+            recs = malloc(sizeof *recs * (offset - b.base_offset + 1));
             evl_cursor_init(&cur, &b, payload, plen);
             while (recs && evl_cursor_next(&cur, &recs[n]) == 1 && recs[n].offset < offset)
                 n++;
@@ -179,7 +179,7 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
             if ((rc = io->msync(io, s->map, bpos, rlen)) < 0) {
                 rc = evl_err(log, EVLOG_EIO, "%s/%s: sync failed: %s", log->dir, s->name,
                              evl_errno_str(rc));
-                log->failed = 1;
+                evl_poison(log);
                 goto out;
             }
         }
@@ -213,7 +213,7 @@ int evlog_truncate_back(evlog *log, uint64_t offset)
     pthread_mutex_lock(&log->mu);
     evl_wait_sealed(log);
     if (log->failed)
-        rc = evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier", log->dir);
+        rc = evl_failed(log);
     else if (offset < atomic_load(&log->start_offset) || offset > atomic_load(&log->end_offset))
         rc = evl_err(log, EVLOG_ERANGE, "truncate_back: offset %llu outside %llu..%llu",
                      (unsigned long long)offset,
@@ -241,7 +241,7 @@ int evlog_truncate_front(evlog *log, uint64_t offset)
     pthread_mutex_lock(&log->mu);
     evl_wait_sealed(log);
     if (log->failed) {
-        rc = evl_err(log, EVLOG_EFAILED, "%s: the handle failed earlier", log->dir);
+        rc = evl_failed(log);
         goto out;
     }
     if (offset < atomic_load(&log->start_offset) || offset > atomic_load(&log->end_offset)) {
