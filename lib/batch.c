@@ -95,29 +95,28 @@ static inline unsigned rec_attr(const evlog_record *r)
 uint64_t evl_batch_size(const evlog_record *recs, size_t n)
 {
     uint64_t size = EVL_BATCH_HEADER_SIZE;
+    int too_big = n > UINT32_MAX;
     size_t i;
+
     if (n == 0)
         return 0;
     for (i = 0; i < n; i++) {
-        if (!rec_valid(&recs[i]))
-            return 0;
-    }
-    if (n > UINT32_MAX)
-        return (uint64_t)EVLOG_MAX_BATCH_BYTES + 1;
-    for (i = 0; i < n; i++) {
         const evlog_record *r = &recs[i];
-        if (r->key_len > EVLOG_MAX_BATCH_BYTES || r->value_len > EVLOG_MAX_BATCH_BYTES)
-            return (uint64_t)EVLOG_MAX_BATCH_BYTES + 1;
+        if (!rec_valid(r))
+            return 0;
+        if (too_big || r->key_len > EVLOG_MAX_BATCH_BYTES || r->value_len > EVLOG_MAX_BATCH_BYTES) {
+            too_big = 1;
+            continue;
+        }
         /* attributes, offset delta, timestamp delta (at most 10 bytes) */
         size += 1 + varint_len(i) + 10;
         if (r->key)
             size += varint_len(r->key_len) + r->key_len;
         if (r->value || !r->key)
             size += varint_len(r->value_len) + r->value_len;
-        if (size > EVLOG_MAX_BATCH_BYTES)
-            return size;
+        too_big = size > EVLOG_MAX_BATCH_BYTES;
     }
-    return size;
+    return too_big ? (uint64_t)EVLOG_MAX_BATCH_BYTES + 1 : size;
 }
 
 uint32_t evl_batch_seal(uint8_t *dst, evl_batch *h, const uint8_t *payload,
@@ -142,10 +141,10 @@ uint32_t evl_batch_seal(uint8_t *dst, evl_batch *h, const uint8_t *payload,
     return h->length;
 }
 
-uint32_t evl_batch_encode(uint8_t *dst, const evlog_record *recs, size_t n,
+uint32_t evl_batch_encode(uint8_t *dst, evl_batch *hdr, const evlog_record *recs, size_t n,
                           uint64_t base, int64_t now)
 {
-    evl_batch h;
+    evl_batch local, *h2 = hdr ? hdr : &local;
     uint8_t *p = dst + EVL_BATCH_HEADER_SIZE;
     int64_t first = recs[0].timestamp ? recs[0].timestamp : now;
     int64_t max = first;
@@ -173,12 +172,12 @@ uint32_t evl_batch_encode(uint8_t *dst, const evlog_record *recs, size_t n,
             p += r->value_len;
         }
     }
-    h.base_offset = base;
-    h.count = (uint32_t)n;
-    h.last_delta = (uint32_t)(n - 1);
-    h.first_ts = first;
-    h.max_ts = max;
-    return evl_batch_seal(dst, &h, NULL, (uint32_t)(p - dst - EVL_BATCH_HEADER_SIZE),
+    h2->base_offset = base;
+    h2->count = (uint32_t)n;
+    h2->last_delta = (uint32_t)(n - 1);
+    h2->first_ts = first;
+    h2->max_ts = max;
+    return evl_batch_seal(dst, h2, NULL, (uint32_t)(p - dst - EVL_BATCH_HEADER_SIZE),
                           EVL_COMP_NONE);
 }
 

@@ -37,6 +37,11 @@
 #define EVL_CKPT_SLOT_SIZE 128u
 #define EVL_NO_TRUNCATE UINT64_MAX
 
+/* Side copy of a batch being rewritten by a truncation inside it. */
+#define EVL_SIDE_NAME "truncate.pending"
+#define EVL_SIDE_MAGIC "EVLOGTRP"
+#define EVL_SIDE_HEADER_SIZE 48u
+
 /* Seeds of the XXH3 checksums, one per kind of structure, so that bytes of
  * one kind never pass as another. */
 #define EVL_SEED_BATCH 0x6576626174636831ull  /* "evbatch1" */
@@ -44,6 +49,7 @@
 #define EVL_SEED_FOOTER 0x657666747231ull     /* "evftr1" */
 #define EVL_SEED_INDEX 0x657669647831ull      /* "evidx1" */
 #define EVL_SEED_CKPT 0x6576636b7031ull       /* "evckp1" */
+#define EVL_SEED_SIDE 0x6576747270ull         /* "evtrp" */
 
 /* Record attribute bits (first byte of each record). */
 #define EVL_REC_HAS_KEY 0x01u
@@ -103,9 +109,10 @@ const char *evl_check_str(evl_check c);
 uint64_t evl_batch_size(const evlog_record *recs, size_t n);
 
 /* Encode `n` records as a batch at `dst` (evl_batch_size() bytes), with base
- * offset `base` and `now` for zero timestamps, checksum included. Returns the
- * batch length. Cannot fail when the size was computed by evl_batch_size. */
-uint32_t evl_batch_encode(uint8_t *dst, const evlog_record *recs, size_t n,
+ * offset `base` and `now` for zero timestamps, checksum included; its header
+ * goes to *hdr when not NULL. Returns the batch length. Cannot fail when the
+ * size was computed by evl_batch_size. */
+uint32_t evl_batch_encode(uint8_t *dst, evl_batch *hdr, const evlog_record *recs, size_t n,
                           uint64_t base, int64_t now);
 
 /* Re-encode the payload bytes `raw` (records in their stored form) as a

@@ -459,12 +459,11 @@ static int64_t now_ns(void)
 
 /* Frame the records at `dst` LZ4-compressed when that is smaller; falls
  * back to the plain batch. Returns the batch length or 0 on no memory. */
-static uint32_t encode_lz4(evlog *log, uint8_t *dst, const evlog_record *recs, size_t n,
-                           uint64_t size, uint64_t base, int64_t now)
+static uint32_t encode_lz4(evlog *log, uint8_t *dst, evl_batch *h, const evlog_record *recs,
+                           size_t n, uint64_t size, uint64_t base, int64_t now)
 {
     uint32_t len, raw;
     int got = 0;
-    evl_batch h;
 
     if (log->scratch_cap < size) {
         uint8_t *p = realloc(log->scratch, (size_t)size);
@@ -473,7 +472,7 @@ static uint32_t encode_lz4(evlog *log, uint8_t *dst, const evlog_record *recs, s
         log->scratch = p;
         log->scratch_cap = (size_t)size;
     }
-    len = evl_batch_encode(log->scratch, recs, n, base, now);
+    len = evl_batch_encode(log->scratch, h, recs, n, base, now);
     raw = len - EVL_BATCH_HEADER_SIZE;
     /* a destination smaller than the raw payload: LZ4 gives up (0) when
      * compressing would not save space, and never writes past it */
@@ -486,9 +485,7 @@ static uint32_t encode_lz4(evlog *log, uint8_t *dst, const evlog_record *recs, s
         return len;
     }
     evl_st32(dst + EVL_BATCH_HEADER_SIZE, raw);
-    (void)evl_batch_parse(&h, log->scratch, len);
-    return evl_batch_seal(dst, &h, dst + EVL_BATCH_HEADER_SIZE, (uint32_t)got + 4,
-                          EVL_COMP_LZ4);
+    return evl_batch_seal(dst, h, dst + EVL_BATCH_HEADER_SIZE, (uint32_t)got + 4, EVL_COMP_LZ4);
 }
 
 int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first_offset)
@@ -536,14 +533,13 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
     pos = atomic_load_explicit(&s->end_pos, memory_order_relaxed);
     base = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
     if (log->compression == EVLOG_COMPRESS_LZ4) {
-        if (!(len = encode_lz4(log, s->map + pos, recs, n, size, base, now))) {
+        if (!(len = encode_lz4(log, s->map + pos, &b, recs, n, size, base, now))) {
             pthread_mutex_unlock(&log->mu);
             return evl_err(log, EVLOG_ENOMEM, "append: out of memory for compression");
         }
     } else {
-        len = evl_batch_encode(s->map + pos, recs, n, base, now);
+        len = evl_batch_encode(s->map + pos, &b, recs, n, base, now);
     }
-    (void)evl_batch_parse(&b, s->map + pos, len);
     evl_seg_note_batch(s, &b, pos, log->index_interval);
     /* fault the next pages in ahead of the copies, in one call, instead of
      * one fault per page inside the loop */

@@ -15,6 +15,7 @@ typedef struct listing {
     size_t n, cap;
     size_t others;   /* names that are not the log's */
     int has_ckpt;
+    int has_side;    /* truncate.pending */
     int cleanup;     /* remove leftovers (a writer's recovery) */
     evlog *log;
 } listing;
@@ -39,6 +40,8 @@ static int list_cb(const char *name, void *payload)
         /* the log's own */
     } else if (!strcmp(name, EVL_CKPT_NAME)) {
         l->has_ckpt = 1;
+    } else if (!strcmp(name, EVL_SIDE_NAME)) {
+        l->has_side = 1;
     } else if (len > 4 && !strcmp(name + len - 4, ".tmp") &&
                evl_parse_name(name, EVL_INDEX_SUFFIX ".tmp", &base)) {
         /* an index rewrite that never finished */
@@ -228,6 +231,19 @@ int evl_recover(evlog *log)
     }
     if (l.n)
         qsort(l.bases, l.n, sizeof *l.bases, cmp_u64);
+    if (l.has_side && !log->read_only) {
+        /* a truncation inside a batch may have been cut short while it
+         * rewrote that batch: put the synced copy back before scanning */
+        rc = 0;
+        if (have_ckpt && ck.truncate_to != EVL_NO_TRUNCATE)
+            rc = evl_side_restore(log);
+        else
+            (void)log->io->unlink(log->io, log->dirfd, EVL_SIDE_NAME);
+        if (rc < 0) {
+            free(l.bases);
+            return rc;
+        }
+    }
 
     if (l.n == 0) {
         free(l.bases);

@@ -4,6 +4,7 @@
  * segments below a new start offset. Both record their intent in the
  * checkpoint first, so that a crash half-way is finished by the next open.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "internal.h"
@@ -90,7 +91,7 @@ static int find_cut(evlog *log, evl_seg *s, uint64_t offset, uint64_t *batch_pos
             if (recs && n > 0) {
                 uint64_t size = evl_batch_size(recs, n);
                 if ((nb = malloc((size_t)size)) != NULL)
-                    *rewrite_len = evl_batch_encode(nb, recs, n, b.base_offset, 0);
+                    *rewrite_len = evl_batch_encode(nb, NULL, recs, n, b.base_offset, 0);
             }
             if (!recs || (n > 0 && !nb))
                 rc = evl_err(log, EVLOG_ENOMEM, "out of memory");
@@ -103,6 +104,95 @@ static int find_cut(evlog *log, evl_seg *s, uint64_t offset, uint64_t *batch_pos
         pos += b.length;
     }
     *batch_pos = pos;
+    return 0;
+}
+
+/*
+ * The rewrite of a batch cut in the middle is made crash-safe by a side
+ * file holding the new batch, synced before the batch is overwritten in
+ * place: a crash during the overwrite is mended from it at the next open
+ * (evl_side_restore). Format in docs/format.md.
+ */
+static int side_write(evlog *log, uint64_t seg, uint64_t pos, const uint8_t *batch,
+                      uint32_t len)
+{
+    const struct evlog_io *io = log->io;
+    uint8_t *buf = malloc(EVL_SIDE_HEADER_SIZE + (size_t)len);
+    int fd, rc = 0;
+    long w;
+
+    if (!buf)
+        return evl_err(log, EVLOG_ENOMEM, "out of memory");
+    memset(buf, 0, EVL_SIDE_HEADER_SIZE);
+    memcpy(buf, EVL_SIDE_MAGIC, 8);
+    evl_st32(buf + 8, EVL_FORMAT_VERSION);
+    evl_st32(buf + 12, len);
+    evl_st64(buf + 16, seg);
+    evl_st64(buf + 24, pos);
+    memcpy(buf + EVL_SIDE_HEADER_SIZE, batch, len);
+    evl_st64(buf + 40, evl_hash(buf + EVL_SIDE_HEADER_SIZE, len,
+                                evl_hash(buf, 40, EVL_SEED_SIDE)));
+    fd = io->open(io, log->dirfd, EVL_SIDE_NAME, EVL_O_RDWR | EVL_O_CREAT);
+    if (fd < 0) {
+        rc = fd;
+    } else {
+        if ((rc = io->truncate(io, fd, 0)) == 0) {
+            w = io->pwrite(io, fd, buf, EVL_SIDE_HEADER_SIZE + (size_t)len, 0);
+            rc = w < 0 ? (int)w : 0;
+        }
+        if (rc == 0)
+            rc = io->fsync(io, fd);
+        (void)io->close(io, fd);
+        if (rc == 0)
+            rc = io->sync_dir(io, log->dirfd);
+    }
+    free(buf);
+    if (rc < 0)
+        return evl_err(log, evl_errno_code(rc), "%s/%s: cannot write: %s", log->dir,
+                       EVL_SIDE_NAME, evl_errno_str(rc));
+    return 0;
+}
+
+int evl_side_restore(evlog *log)
+{
+    const struct evlog_io *io = log->io;
+    uint8_t hdr[EVL_SIDE_HEADER_SIZE], *batch = NULL;
+    char name[EVL_NAME_MAX];
+    uint64_t size;
+    uint32_t len;
+    evl_batch b;
+    int fd, sfd, rc = 0;
+
+    fd = io->open(io, log->dirfd, EVL_SIDE_NAME, EVL_O_RDONLY);
+    if (fd < 0)
+        return fd == -ENOENT ? 0 : evl_err(log, EVLOG_EIO, "%s/%s: cannot open: %s", log->dir,
+                                           EVL_SIDE_NAME, evl_errno_str(fd));
+    if (io->size(io, fd, &size) < 0 || size < EVL_SIDE_HEADER_SIZE ||
+        io->pread(io, fd, hdr, sizeof hdr, 0) != (long)sizeof hdr ||
+        memcmp(hdr, EVL_SIDE_MAGIC, 8) != 0 || (len = evl_ld32(hdr + 12)) > size ||
+        size != EVL_SIDE_HEADER_SIZE + (uint64_t)len || !(batch = malloc(len ? len : 1)) ||
+        io->pread(io, fd, batch, len, EVL_SIDE_HEADER_SIZE) != (long)len ||
+        evl_hash(batch, len, evl_hash(hdr, 40, EVL_SEED_SIDE)) != evl_ld64(hdr + 40) ||
+        evl_batch_check(&b, batch, len) != EVL_OK || b.length != len) {
+        /* torn before it was synced: the batch in place was not touched */
+        (void)io->close(io, fd);
+        free(batch);
+        return 0;
+    }
+    (void)io->close(io, fd);
+    evl_name(name, evl_ld64(hdr + 16), EVL_SEG_SUFFIX);
+    sfd = io->open(io, log->dirfd, name, EVL_O_RDWR);
+    if (sfd < 0) {
+        rc = sfd;
+    } else {
+        long w = io->pwrite(io, sfd, batch, len, evl_ld64(hdr + 24));
+        rc = w < 0 ? (int)w : io->fsync(io, sfd);
+        (void)io->close(io, sfd);
+    }
+    free(batch);
+    if (rc < 0)
+        return evl_err(log, evl_errno_code(rc), "%s/%s: cannot restore the batch cut by a "
+                       "truncation: %s", log->dir, name, evl_errno_str(rc));
     return 0;
 }
 
@@ -174,6 +264,8 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
             goto out;
         cut = bpos;
         if (rewrite) {
+            if ((rc = side_write(log, s->base, bpos, rewrite, rlen)) < 0)
+                goto out;
             memcpy(s->map + bpos, rewrite, rlen);
             cut = bpos + rlen;
             if ((rc = io->msync(io, s->map, bpos, rlen)) < 0) {
@@ -197,6 +289,15 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
     }
     evl_ckpt_current(log, &c);
     rc = evl_ckpt_write(log, &c, 1);
+    /* with the truncation done and recorded, the side copy is stale; left
+     * behind by a crash, the next open finds no pending truncation and
+     * removes it */
+    if (rc == 0) {
+        int u = io->unlink(io, log->dirfd, EVL_SIDE_NAME);
+        if (u < 0 && u != -ENOENT)
+            rc = evl_err(log, EVLOG_EIO, "%s/%s: cannot remove: %s", log->dir,
+                         EVL_SIDE_NAME, evl_errno_str(u));
+    }
 out:
     free(rewrite);
     atomic_fetch_add(&log->truncations, 1);
