@@ -43,11 +43,35 @@ void evl_index_add(evl_seg *s, uint64_t offset, uint64_t pos)
 
 uint64_t evl_index_lookup(const evl_seg *s, uint64_t offset, uint64_t *entry_off)
 {
-    uint64_t lo = 0, hi = evl_load((_Atomic uint64_t *)&s->idx_count);
-    /* the last entry with entry.offset <= offset */
+    const evl_index_entry *e = s->idx;
+    uint64_t n = evl_load((_Atomic uint64_t *)&s->idx_count), lo = 0, hi = n;
+
+    /* offsets grow about evenly with entries: guess the place, then
+     * narrow it by doubling steps around the guess; a random seek costs a
+     * few cache misses instead of one per level of a binary search */
+    if (n > 16 && offset > e[0].offset && offset < e[n - 1].offset) {
+        uint64_t step = 1, g = (uint64_t)((double)(offset - e[0].offset) /
+                                          (double)(e[n - 1].offset - e[0].offset) * (double)(n - 1));
+        if (e[g].offset <= offset) {
+            lo = g;
+            while (lo + step < n && e[lo + step].offset <= offset) {
+                lo += step;
+                step *= 2;
+            }
+            hi = lo + step < n ? lo + step : n;
+        } else {
+            hi = g;
+            while (hi >= step && e[hi - step].offset > offset) {
+                hi -= step;
+                step *= 2;
+            }
+            lo = hi >= step ? hi - step : 0;
+        }
+    }
+    /* the last entry in [lo, hi) with entry.offset <= offset */
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
-        if (s->idx[mid].offset <= offset)
+        if (e[mid].offset <= offset)
             lo = mid + 1;
         else
             hi = mid;
@@ -56,8 +80,8 @@ uint64_t evl_index_lookup(const evl_seg *s, uint64_t offset, uint64_t *entry_off
         *entry_off = s->base;
         return EVL_SEG_HEADER_SIZE;
     }
-    *entry_off = s->idx[lo - 1].offset;
-    return s->idx[lo - 1].pos;
+    *entry_off = e[lo - 1].offset;
+    return e[lo - 1].pos;
 }
 
 void evl_index_truncate(evl_seg *s, uint64_t pos)
