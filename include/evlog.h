@@ -151,7 +151,9 @@ EVLOG_API void evlog_options_init(evlog_options *opts);
  *
  * Returns 0, or EVLOG_EINVAL (bad argument or option), EVLOG_ELOCKED
  * (another handle, in this or another process, writes the log), EVLOG_ENOTLOG
- * (the directory holds files that are not a log's), EVLOG_EVERSION,
+ * (the directory holds other files and no log, or a segment file that is not
+ * one; files beside a log are left alone, and `evlog verify` names them),
+ * EVLOG_EVERSION,
  * EVLOG_ECORRUPT (damage before the durable point; the detail names the
  * file and byte position; EVLOG_OPEN_DAMAGED opens up to it), EVLOG_EIO,
  * EVLOG_ENOSPC, EVLOG_ENOMEM. Since no handle exists on failure, the

@@ -557,7 +557,7 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
     if (log->sync_mode == EVLOG_SYNC_ALWAYS)
         rc = wait_durable(log, base + n);
     pthread_mutex_unlock(&log->mu);
-    if (first_offset)
+    if (first_offset && rc == 0)
         *first_offset = base;
     return rc;
 }

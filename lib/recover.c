@@ -385,15 +385,15 @@ int evl_recover(evlog *log)
                 break;
             }
             rc = damage(log, s->name, 0, s->base, "segment header invalid");
+            if (rc == EVLOG_ECORRUPT && log->nsegs == 0 && i == 0 && !have_ckpt)
+                rc = evl_err(log, EVLOG_ENOTLOG, "%s/%s: not an evlog segment", log->dir,
+                             s->name);
             evl_seg_unref(log, s);
             if (rc == 1) {
                 l.n = i;
                 rc = 0;
                 break;
             }
-            if (rc == EVLOG_ECORRUPT && log->nsegs == 0 && i == 0 && !have_ckpt)
-                rc = evl_err(log, EVLOG_ENOTLOG, "%s/%s: not an evlog segment", log->dir,
-                             s->name);
             goto out;
         }
         if (s->capacity < log->segment_bytes && !fr && !log->read_only)
