@@ -6,11 +6,14 @@
  * new end get EVLOG_ERANGE.
  */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "helpers.h"
+#include "os.h"
 
 TestSuite(truncate, .init = evt_setup, .fini = evt_teardown, .timeout = 120);
 
@@ -470,4 +473,85 @@ Test(truncate, back_then_front_interleaved)
                      "round %d: %s", round, why);
         cr_assert_eq(evlog_close(log), 0);
     }
+}
+
+/*
+ * A crash while a truncation rewrites the batch it cuts: the overwrite is
+ * torn (simulated by garbling the batch in place after a failed sync), and
+ * the next open must put the synced side copy back, so that the records of
+ * that batch below the cut survive and the truncation is finished.
+ */
+static atomic_int fail_msync;
+
+static int failing_msync(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len)
+{
+    if (atomic_load(&fail_msync))
+        return -EIO;
+    return evl_io_posix.msync(io, addr, off, len);
+}
+
+Test(truncate, torn_rewrite_is_restored_from_the_side_copy)
+{
+    uint64_t seed = evt_seed("truncate.torn_rewrite_is_restored_from_the_side_copy");
+    evt_gen g = {seed, EVT_SMALL, 0, 0};
+    static built b;
+    struct evlog_io io = evl_io_posix;
+    const char *side = evt_path(evt_log, "truncate.pending");
+    evlog_options o;
+    evlog *log;
+    uint64_t cut, seg, pos, bend;
+    uint8_t *hdr, junk[16];
+    size_t hlen, i;
+    char why[256];
+    int rc;
+
+    build(evt_log, &g, EVLOG_COMPRESS_NONE, &b);
+    /* a batch of the active segment with at least three records: cut after
+     * its first */
+    for (i = b.n - 1; i > 0 && b.ends[i] - b.ends[i - 1] < 3; i--)
+        ;
+    cr_assert_gt(i, 0, "no batch of three records to cut");
+    cut = b.ends[i - 1] + 1;
+    bend = b.ends[i];
+
+    io.msync = failing_msync;
+    evlog_options_init(&o);
+    o.segment_bytes = SEG_BYTES;
+    o.io = &io;
+    cr_assert_eq(evlog_open(&log, evt_log, &o), 0);
+    atomic_store(&fail_msync, 1);
+    rc = evlog_truncate_back(log, cut);
+    atomic_store(&fail_msync, 0);
+    cr_assert_eq(rc, EVLOG_EIO, "truncate_back with a failing sync: %d (%s)", rc,
+                 evlog_strerror(rc));
+    (void)evlog_close(log);
+
+    /* the crash tore the rewritten batch: garble it where it stands */
+    cr_assert(evt_exists(side), "no side copy was left for the rewrite");
+    hdr = evt_file_read(side, &hlen);
+    cr_assert_not_null(hdr);
+    cr_assert_geq(hlen, 48);
+    memcpy(&seg, hdr + 16, 8);
+    memcpy(&pos, hdr + 24, 8);
+    free(hdr);
+    memset(junk, 0xA5, sizeof junk);
+    cr_assert_eq(evt_file_pwrite(evt_seg_path(evt_log, seg), pos + 20, junk, sizeof junk), 0);
+
+    log = open_dir(evt_log, EVLOG_COMPRESS_NONE);
+    cr_assert_eq(evlog_end_offset(log), cut, "after recovery the end is %llu, not the cut %llu",
+                 (unsigned long long)evlog_end_offset(log), (unsigned long long)cut);
+    cr_assert_eq(evt_verify_log(log, &g, 0, 0, cut, 1, why, sizeof why), 0,
+                 "records below the cut: %s", why);
+    cr_assert(!evt_exists(side), "the side copy outlived the truncation");
+    {
+        evt_append_plan plan;
+        evt_rng brng;
+        memset(&plan, 0, sizeof plan);
+        plan.max_batch = 4;
+        plan.max_batch_bytes = 1024;
+        evt_rng_init(&brng, seed);
+        cr_assert_eq(evt_append_gen(log, &g, cut, bend - cut + 5, &brng, &plan), 0, "%s",
+                     plan.why);
+    }
+    cr_assert_eq(evlog_close(log), 0);
 }
