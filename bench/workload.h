@@ -1,0 +1,83 @@
+/*
+ * workload.h - evlog's benchmark workloads and the libc limit loops they are
+ * compared with. Shared by bench/evlog_bench.c (the full comparison, with
+ * peers) and tools/cmd_bench.c (`evlog bench`). Includes only evlog.h and
+ * libc headers (through bench_util.h).
+ *
+ * Every workload writes its results through a bu_sink (JSON lines and/or a
+ * terminal table); ratios between figures are measured within one run,
+ * with the repetitions of the two sides interleaved, because the machine
+ * is shared and its speed drifts.
+ */
+#ifndef EVLOG_BENCH_WORKLOAD_H
+#define EVLOG_BENCH_WORKLOAD_H
+
+#include "bench_util.h"
+#include "evlog.h"
+
+/*-******************* limit loops (limits.c) *******************/
+typedef struct bl_copy_out {
+    uint64_t records;
+    uint64_t bytes;        /* payload: key + value */
+    uint64_t framed_bytes; /* with the 8-byte lengths */
+    double secs;
+    double cpu_secs;       /* process CPU time of the copy */
+    int prefault_ok;       /* MADV_POPULATE_WRITE worked */
+} bl_copy_out;
+
+/* The big-endian 8-byte key of record `seq`, as every engine gets it. */
+void wl_key(unsigned char key[8], uint64_t seq);
+
+/* Frame records (u64 length, 8-byte key, value of `value_size` bytes from
+ * `pool`) into a fresh file of `file_bytes`, preallocated with
+ * posix_fallocate and mapped MAP_SHARED, until it is full. `prefault`:
+ * populate with MADV_POPULATE_WRITE 4 MiB ahead of the copy, 1 MiB at a
+ * time. The file is removed unless `keep`. Returns 0 or -1 (errno). */
+int bl_copy(const char *path, uint64_t file_bytes, int value_size, int prefault,
+            const bu_pool *pool, int keep, bl_copy_out *out);
+/* Read every 8-byte word of the file at `path` through a fresh read-only
+ * mapping, summing them. Returns 0 or -1. */
+int bl_scan(const char *path, uint64_t *bytes, double *secs, double *cpu_secs,
+            uint64_t *sum);
+/* The same framed records through write(2) of `chunk`-byte buffers into a
+ * new file (removed after). Returns 0 or -1. */
+int bl_write(const char *path, uint64_t records, int value_size, const bu_pool *pool,
+             size_t chunk, double *secs);
+/* `n` times: pwrite 4 KiB at the end of the file then fdatasync; latencies
+ * in ns into lat_ns[n]. `preallocated`: the blocks are written and synced
+ * first, so that each sync carries no metadata. Returns 0 or -1. */
+int bl_fdatasync(const char *path, int n, int preallocated, double *lat_ns);
+
+/*-******************* evlog workloads (workload.c) *******************/
+typedef struct wl_config {
+    const char *dir;  /* scratch directory; created; removed at the end */
+    int quick;        /* the < 2 minute mode */
+    int reps;         /* repetitions; 0: 2 in quick mode, 3 in full mode */
+    uint64_t seed;    /* data and offsets; printed with the results */
+    double open_max_gib; /* largest log of the kill -9 test; 0: default */
+    int skip_open;    /* skip the kill -9 test */
+} wl_config;
+
+/* The figures the comparison program needs for its ratios with peers. */
+typedef struct wl_summary {
+    double single_rps;
+    double batch_rps[2];      /* 100 B and 1 KiB values, no sync */
+    double batch_sync_rps;    /* 100 B, EVLOG_SYNC_ALWAYS, 1000 per batch */
+    double read_bps;          /* sequential read of the 1 KiB log */
+    double seek_p50_ns;
+    double seek_mean_ns;
+} wl_summary;
+
+/* Append `records` records (8-byte key, value of `value_size` bytes) in
+ * appends of `batch` records to a new log in `dir` with `sync_mode`, and
+ * fill `r` with one run (adding to its runs). Leaves the log in place when
+ * `keep`. Returns 0 or a negative evlog error. */
+int wl_append_fixed(const char *dir, const bu_pool *pool, int value_size, uint64_t records,
+                    int batch, int sync_mode, int keep, bu_result *r);
+
+/* Run every evlog workload with its limit loops and ratios into `s`;
+ * `sum` (may be NULL) receives the key figures. Returns 0, or -1 when a
+ * workload failed (the others still ran; the failure is reported). */
+int wl_run_suite(const wl_config *c, bu_sink *s, wl_summary *sum);
+
+#endif /* EVLOG_BENCH_WORKLOAD_H */
