@@ -103,10 +103,13 @@ typedef enum evl_check {
 
 const char *evl_check_str(evl_check c);
 
-/* Bytes needed at most to frame `n` records into one uncompressed batch; 0
- * when n is 0 or a record is invalid (a NULL pointer with a length); more
- * than EVLOG_MAX_BATCH_BYTES when the batch would be too big. */
+/* A bound of the bytes needed to frame `n` records into one uncompressed
+ * batch, in one cheap pass; 0 when n is 0 or a record is invalid (a NULL
+ * pointer with a length); UINT64_MAX when a record is too big.
+ * evl_batch_size_exact() counts closer (still at most 10 bytes of
+ * timestamp a record), for a batch whose bound does not fit. */
 uint64_t evl_batch_size(const evlog_record *recs, size_t n);
+uint64_t evl_batch_size_exact(const evlog_record *recs, size_t n);
 
 /* Encode `n` records as a batch at `dst` (evl_batch_size() bytes), with base
  * offset `base` and `now` for zero timestamps, checksum included; its header

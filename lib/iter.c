@@ -224,14 +224,23 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
                 return r;
             continue;
         }
-        c = evl_batch_parse(&b, s->map + it->pos, end - it->pos);
-        if (c == EVL_OK && b.base_offset + b.last_delta < it->next && b.base_offset == it->expect) {
-            /* wholly before the target of a seek: step over it */
-            it->from_index = 0;
-            it->expect = b.base_offset + b.last_delta + 1;
-            it->pos += b.length;
-            continue;
+        if (it->expect < it->next && end - it->pos >= EVL_BATCH_HEADER_SIZE) {
+            /* walking to the target of a seek: a batch wholly before it is
+             * stepped over by a peek at its length and offsets; it is
+             * neither returned nor trusted further */
+            const uint8_t *h = s->map + it->pos;
+            uint32_t blen = evl_ld32(h + 8);
+            uint64_t bbase = evl_ld64(h + 16);
+            uint64_t blast = bbase + evl_ld32(h + 28);
+            if (bbase == it->expect && blast < it->next && blen >= EVL_BATCH_HEADER_SIZE + 2 &&
+                blen <= end - it->pos) {
+                it->from_index = 0;
+                it->expect = blast + 1;
+                it->pos += blen;
+                continue;
+            }
         }
+        c = evl_batch_parse(&b, s->map + it->pos, end - it->pos);
         if (c == EVL_OK)
             c = evl_batch_verify(&b, s->map + it->pos);
         if (c == EVL_OK && b.base_offset != it->expect)

@@ -505,6 +505,9 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
     size = evl_batch_size(recs, n);
     if (size == 0)
         return evl_err(log, EVLOG_EINVAL, "append: a record has a NULL pointer with a length");
+    if (size != UINT64_MAX && (size > EVLOG_MAX_BATCH_BYTES ||
+                               size + EVL_SEG_HEADER_SIZE + EVL_FOOTER_SIZE > log->segment_bytes))
+        size = evl_batch_size_exact(recs, n); /* the bound was loose: count */
     if (size > EVLOG_MAX_BATCH_BYTES ||
         size + EVL_SEG_HEADER_SIZE + EVL_FOOTER_SIZE > log->segment_bytes)
         return evl_err(log, EVLOG_ETOOBIG,

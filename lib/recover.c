@@ -292,7 +292,7 @@ int evl_recover(evlog *log)
             rc = evl_err(log, EVLOG_ENOMEM, "out of memory");
             goto out;
         }
-        if ((fr = evl_seg_read_footer(log, s, &f, &size, &hc, &h)) < 0) {
+        if ((fr = evl_seg_read_footer(log, s, &f, &size, &hc, NULL)) < 0) {
             evl_seg_unref(log, s);
             rc = fr;
             goto out;

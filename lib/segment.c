@@ -179,11 +179,13 @@ fail:
  * (or it is damaged: *size is still set), or a negative evlog code on an I/O
  * error. *hc tells the header's state (EVL_BAD_VERSION: a version this
  * library does not know; EVL_BAD_HEADER also for a base offset that is not
- * the file's name) and *h holds it when EVL_OK.
+ * the file's name) and *h holds it when EVL_OK. With `h` NULL only the
+ * footer is read: one read per sealed segment at open.
  */
 int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size,
                         evl_check *hc, evl_seg_header *h)
 {
+    evl_check fc = EVL_BAD_ZERO;
     const struct evlog_io *io = log->io;
     uint8_t buf[EVL_FOOTER_SIZE], hb[EVL_SEG_HEADER_SIZE];
     int fd, rc, found = 0;
@@ -195,7 +197,7 @@ int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size,
     if ((rc = io->size(io, fd, size)) < 0)
         goto io_fail;
     *hc = EVL_BAD_ZERO;
-    if (*size >= EVL_SEG_HEADER_SIZE) {
+    if (*size >= EVL_SEG_HEADER_SIZE && h) {
         if ((r = io->pread(io, fd, hb, sizeof hb, 0)) < 0) {
             rc = (int)r;
             goto io_fail;
@@ -211,9 +213,14 @@ int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size,
             rc = (int)r;
             goto io_fail;
         }
-        found = r == (long)sizeof buf && evl_footer_decode(f, buf) == EVL_OK &&
-                f->base_offset == s->base && f->data_end == *size - EVL_FOOTER_SIZE;
+        fc = r == (long)sizeof buf ? evl_footer_decode(f, buf) : EVL_BAD_SHORT;
+        found = fc == EVL_OK && f->base_offset == s->base &&
+                f->data_end == *size - EVL_FOOTER_SIZE;
     }
+    if (!h) /* the footer vouches for the segment: its header is not read */
+        *hc = fc == EVL_BAD_VERSION ? EVL_BAD_VERSION : EVL_OK;
+    else if (fc == EVL_BAD_VERSION)
+        *hc = EVL_BAD_VERSION;
     (void)io->close(io, fd);
     return found;
 io_fail:
