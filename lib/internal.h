@@ -18,8 +18,10 @@
  * does not grow with the log, large enough that random reads over a few
  * GiB do not map and unmap at each seek. */
 #define EVL_IDLE_MAPS 64
-/* How far ahead of the write position the writer faults pages in. */
-#define EVL_PREFAULT_BYTES (4u << 20)
+/* How far ahead of the write position pages are faulted in, and in what
+ * steps. */
+#define EVL_PREFAULT_BYTES (8u << 20)
+#define EVL_PREFAULT_STEP (1u << 20)
 
 /*
  * One segment file. Fields marked (pub) are published by the writer with
@@ -47,6 +49,7 @@ typedef struct evl_seg {
     uint64_t capacity;             /* (w) preallocated size of the active file */
     uint64_t synced_pos;           /* (w) bytes known durable */
     uint64_t prefault_pos;         /* (w) pages faulted in below this */
+    uint64_t touch_req;            /* (w) the writer asked for pages up to this */
     uint64_t batches;              /* (w) stats for the footer */
     int64_t min_ts, max_ts;        /* (w) */
     int stats_known;               /* (w) batches/min/max cover the segment */
@@ -108,6 +111,12 @@ struct evlog {
     evl_seg *seal_head, *seal_tail;/* (w) */
     pthread_t sealer;
     int sealer_running;
+
+    /* the pretoucher: faults the active segment's pages in ahead of the
+     * writer, on another core (as Chronicle Queue's pretoucher does) */
+    pthread_cond_t touch_cv;       /* work for the pretoucher */
+    pthread_t toucher;
+    int toucher_running;
 
     /* the interval syncer */
     pthread_t syncer;

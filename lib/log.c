@@ -63,6 +63,7 @@ static int apply_options(evlog *log, const evlog_options *o)
 
 static void *syncer_main(void *arg);
 static void *sealer_main(void *arg);
+static void *toucher_main(void *arg);
 
 static void log_free(evlog *log)
 {
@@ -83,6 +84,7 @@ static void log_free(evlog *log)
     pthread_mutex_destroy(&log->err_mu);
     pthread_cond_destroy(&log->cv);
     pthread_cond_destroy(&log->seal_cv);
+    pthread_cond_destroy(&log->touch_cv);
     free(log->scratch);
     free(log->dir);
     free(log);
@@ -106,6 +108,7 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
     pthread_mutex_init(&log->err_mu, NULL);
     pthread_cond_init(&log->cv, NULL);
     pthread_cond_init(&log->seal_cv, NULL);
+    pthread_cond_init(&log->touch_cv, NULL);
     log->dirfd = log->lockfd = log->ckpt_fd = -1;
     if (!dir || !*dir) {
         rc = evl_err(log, EVLOG_EINVAL, "no directory given");
@@ -159,6 +162,11 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
             goto fail;
         }
         log->sealer_running = 1;
+        if (pthread_create(&log->toucher, NULL, toucher_main, log) != 0) {
+            rc = evl_err(log, EVLOG_ENOMEM, "cannot start the pretouch thread");
+            goto fail;
+        }
+        log->toucher_running = 1;
     }
     if (!log->read_only && log->sync_mode == EVLOG_SYNC_INTERVAL) {
         if (pthread_create(&log->syncer, NULL, syncer_main, log) != 0) {
@@ -400,6 +408,60 @@ static void *sealer_main(void *arg)
     return NULL;
 }
 
+/*
+ * The pretoucher thread: faults in the pages of the active segment ahead of
+ * the writer, so that the writer's copies land on pages already there and
+ * the kernel's page work runs on another core. If it falls behind, the
+ * writer's own copies fault the pages in: it is only ever a head start.
+ */
+static void *toucher_main(void *arg)
+{
+    evlog *log = arg;
+    pthread_mutex_lock(&log->mu);
+    while (!log->syncer_stop) {
+        evl_seg *s = log->active;
+        uint64_t from, to;
+        if (!s || s->prefault_pos >= s->touch_req) {
+            pthread_cond_wait(&log->touch_cv, &log->mu);
+            continue;
+        }
+        from = s->prefault_pos;
+        to = s->touch_req < from + EVL_PREFAULT_STEP ? s->touch_req : from + EVL_PREFAULT_STEP;
+        /* pinned, the mapping outlives a roll that seals the segment */
+        pthread_mutex_lock(&log->segs_mu);
+        s->pins++;
+        s->refs++;
+        pthread_mutex_unlock(&log->segs_mu);
+        pthread_mutex_unlock(&log->mu);
+        log->io->prefault(log->io, s->map, from, to - from);
+        pthread_mutex_lock(&log->mu);
+        if (s->prefault_pos < to)
+            s->prefault_pos = to;
+        pthread_mutex_lock(&log->segs_mu);
+        /* a segment sealed meanwhile loses its writer's mapping, as the
+         * sealer would have done */
+        if (--s->pins == 0 && atomic_load(&s->sealed))
+            evl_seg_unmap(log, s);
+        evl_seg_unref(log, s);
+        pthread_mutex_unlock(&log->segs_mu);
+    }
+    pthread_mutex_unlock(&log->mu);
+    return NULL;
+}
+
+/* Ask the pretoucher for the pages after `end` of the active segment `s`.
+ * mu held; cheap unless a new step is due. */
+static inline void want_pages(evlog *log, evl_seg *s, uint64_t end)
+{
+    uint64_t want = end + EVL_PREFAULT_BYTES;
+    if (want > s->capacity)
+        want = s->capacity;
+    if (want >= s->touch_req + EVL_PREFAULT_STEP || (want == s->capacity && want > s->touch_req)) {
+        s->touch_req = want;
+        pthread_cond_signal(&log->touch_cv);
+    }
+}
+
 /* Wait until the sealer has finished every rolled segment. mu held. */
 void evl_wait_sealed(evlog *log)
 {
@@ -434,8 +496,12 @@ static int roll(evlog *log)
         log->seal_tail = s;
         pthread_cond_signal(&log->seal_cv);
     }
-    if ((rc = evl_seg_create(log, atomic_load(&log->end_offset), &n)) < 0)
+    if ((rc = evl_seg_create(log, atomic_load(&log->end_offset), &n)) < 0) {
+        /* a disk that refuses a new file may have refused the sealer too:
+         * let its outcome be known before the caller decides to retry */
+        evl_wait_sealed(log);
         return rc;
+    }
     pthread_mutex_lock(&log->segs_mu);
     rc = evl_segs_push(log, n);
     pthread_mutex_unlock(&log->segs_mu);
@@ -443,10 +509,8 @@ static int roll(evlog *log)
         evl_seg_unref(log, n);
         return rc;
     }
-    log->io->prefault(log->io, n->map, 0, EVL_PREFAULT_BYTES < n->capacity ? EVL_PREFAULT_BYTES
-                                                                            : n->capacity);
-    n->prefault_pos = EVL_PREFAULT_BYTES;
     log->active = n;
+    want_pages(log, n, EVL_SEG_HEADER_SIZE);
     return 0;
 }
 
@@ -544,15 +608,7 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
         len = evl_batch_encode(s->map + pos, &b, recs, n, base, now);
     }
     evl_seg_note_batch(s, &b, pos, log->index_interval);
-    /* fault the next pages in ahead of the copies, in one call, instead of
-     * one fault per page inside the loop */
-    if (pos + len + EVL_PREFAULT_BYTES / 2 > s->prefault_pos && s->prefault_pos < s->capacity) {
-        uint64_t ahead = s->capacity - s->prefault_pos;
-        if (ahead > EVL_PREFAULT_BYTES)
-            ahead = EVL_PREFAULT_BYTES;
-        log->io->prefault(log->io, s->map, s->prefault_pos, ahead);
-        s->prefault_pos += ahead;
-    }
+    want_pages(log, s, pos + len);
     /* publish: the bytes first, then the end that makes them visible */
     evl_store(&s->end_pos, pos + len);
     evl_store(&s->next_offset, base + n);
@@ -592,7 +648,10 @@ int evlog_close(evlog *log)
     log->syncer_stop = 1;
     pthread_cond_broadcast(&log->cv);
     pthread_cond_broadcast(&log->seal_cv);
+    pthread_cond_broadcast(&log->touch_cv);
     pthread_mutex_unlock(&log->mu);
+    if (log->toucher_running)
+        pthread_join(log->toucher, NULL);
     if (log->syncer_running)
         pthread_join(log->syncer, NULL);
     if (log->sealer_running)

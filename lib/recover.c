@@ -462,7 +462,7 @@ int evl_recover(evlog *log)
                 goto out;
             }
             s->synced_pos = pos;
-            s->prefault_pos = pos;
+            s->prefault_pos = s->touch_req = pos;
             log->active = s;
         }
         atomic_store(&s->end_pos, pos);

@@ -283,7 +283,7 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
             goto out;
         if (s->synced_pos > cut)
             s->synced_pos = cut;
-        s->prefault_pos = cut;
+        s->prefault_pos = s->touch_req = cut;
         s->stats_known = 0;
         log->active = s;
     }
