@@ -224,19 +224,26 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
                 return r;
             continue;
         }
-        if (it->expect < it->next && end - it->pos >= EVL_BATCH_HEADER_SIZE) {
+        if (it->expect < it->next) {
             /* walking to the target of a seek: a batch wholly before it is
              * stepped over by a peek at its length and offsets; it is
              * neither returned nor trusted further */
-            const uint8_t *h = s->map + it->pos;
-            uint32_t blen = evl_ld32(h + 8);
-            uint64_t bbase = evl_ld64(h + 16);
-            uint64_t blast = bbase + evl_ld32(h + 28);
-            if (bbase == it->expect && blast < it->next && blen >= EVL_BATCH_HEADER_SIZE + 2 &&
-                blen <= end - it->pos) {
+            const uint8_t *map = s->map;
+            uint64_t pos = it->pos, expect = it->expect, target = it->next;
+            while (end - pos >= EVL_BATCH_HEADER_SIZE) {
+                uint32_t blen = evl_ld32(map + pos + 8);
+                uint64_t bbase = evl_ld64(map + pos + 16);
+                uint64_t blast = bbase + evl_ld32(map + pos + 28);
+                if (bbase != expect || blast >= target || blen < EVL_BATCH_HEADER_SIZE + 2 ||
+                    blen > end - pos)
+                    break;
+                expect = blast + 1;
+                pos += blen;
+            }
+            if (pos != it->pos) {
                 it->from_index = 0;
-                it->expect = blast + 1;
-                it->pos += blen;
+                it->pos = pos;
+                it->expect = expect;
                 continue;
             }
         }
