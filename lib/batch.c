@@ -279,7 +279,7 @@ int evl_cursor_next(evl_rec_cursor *c, evlog_record *rec)
     if (p >= end)
         return -1;
     attr = *p++;
-    if (attr & ~EVL_REC_ATTR_KNOWN)
+    if ((attr & ~EVL_REC_ATTR_KNOWN) || attr == 0) /* a record has a key, a value or both */
         return -1;
     if (!(p = varint_get(p, end, &delta)) || !(p = varint_get(p, end, &tsz)))
         return -1;

@@ -40,7 +40,7 @@
 /* Side copy of a batch being rewritten by a truncation inside it. */
 #define EVL_SIDE_NAME "truncate.pending"
 #define EVL_SIDE_MAGIC "EVLOGTRP"
-#define EVL_SIDE_HEADER_SIZE 48u
+#define EVL_SIDE_HEADER_SIZE 64u
 
 /* Seeds of the XXH3 checksums, one per kind of structure, so that bytes of
  * one kind never pass as another. */

@@ -177,7 +177,7 @@ void evl_ckpt_current(evlog *log, evl_ckpt *c);
 /*-******************* recover.c *******************/
 int evl_recover(evlog *log);
 int evl_finish_truncate(evlog *log, uint64_t offset);
-int evl_side_restore(evlog *log);  /* writer, at open, with a truncation pending */
+int evl_side_restore(evlog *log, const evl_ckpt *ck); /* writer, at open */
 int evl_refresh(evlog *log);
 int evl_check_foreign(evlog *log);  /* EVLOG_ENOTLOG for a directory of other files */                     /* read-only handles */
 

@@ -179,7 +179,7 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
             return r;
     }
     if (!it->seg) {
-        if (log->read_only && (r = evl_refresh(log)) < 0)
+        if (log->read_only && !(log->flags & EVLOG_OPEN_DAMAGED) && (r = evl_refresh(log)) < 0)
             return r;
         if (!log->nsegs)
             return 0;
@@ -218,7 +218,8 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
             }
             /* a read-only handle follows a writer in another process by
              * looking for what it appended since */
-            if (!log->read_only)
+            /* (not past damage that the handle was opened up to) */
+            if (!log->read_only || (log->flags & EVLOG_OPEN_DAMAGED))
                 return 0;
             if ((r = evl_refresh(log)) <= 0)
                 return r;

@@ -214,7 +214,7 @@ int evl_recover(evlog *log)
     evl_seg_header h;
     evl_check hc;
     size_t i, k;
-    int have_ckpt, rc;
+    int have_ckpt, rc, cut_synced = 0;
 
     memset(&l, 0, sizeof l);
     l.log = log;
@@ -236,7 +236,7 @@ int evl_recover(evlog *log)
          * rewrote that batch: put the synced copy back before scanning */
         rc = 0;
         if (have_ckpt && ck.truncate_to != EVL_NO_TRUNCATE)
-            rc = evl_side_restore(log);
+            rc = evl_side_restore(log, &ck);
         else
             (void)log->io->unlink(log->io, log->dirfd, EVL_SIDE_NAME);
         if (rc < 0) {
@@ -452,7 +452,8 @@ int evl_recover(evlog *log)
             }
             rc = 0;
         } else if (!log->read_only) {
-            /* a torn tail: nothing from here on was durable */
+            /* a torn tail: nothing from here on was durable; the cut's sync
+             * makes everything before it durable */
             if (s->capacity < log->segment_bytes)
                 s->capacity = log->segment_bytes;
             if ((rc = drop_later(log, l.bases, l.n, i)) < 0 ||
@@ -464,6 +465,7 @@ int evl_recover(evlog *log)
             s->synced_pos = pos;
             s->prefault_pos = s->touch_req = pos;
             log->active = s;
+            cut_synced = 1;
         }
         atomic_store(&s->end_pos, pos);
         atomic_store(&s->next_offset, next);
@@ -499,6 +501,14 @@ done:
                                : log->segs[k < log->nsegs ? k : log->nsegs - 1]->base);
         log->durable_seg = have_ckpt ? dseg : log->segs[0]->base;
         log->durable_pos = have_ckpt ? dpos : EVL_SEG_HEADER_SIZE;
+        if (cut_synced) {
+            /* the writer synced the segment it cut (fdatasync writes every
+             * dirty page of the file), and the segments before it are
+             * sealed: all of the log is durable now */
+            atomic_store(&log->durable_offset, end);
+            log->durable_seg = last->base;
+            log->durable_pos = atomic_load(&last->end_pos);
+        }
         if (have_ckpt && ck.durable_offset > end && !(log->flags & EVLOG_OPEN_DAMAGED)) {
             rc = evl_err(log, EVLOG_ECORRUPT,
                          "%s: the checkpoint names durable records up to offset %llu but the "
@@ -513,7 +523,7 @@ done:
      * finish it, and the next writer will */
     if (!log->read_only && have_ckpt && ck.truncate_to != EVL_NO_TRUNCATE)
         rc = evl_finish_truncate(log, ck.truncate_to);
-    if (rc == 0 && !log->read_only && !have_ckpt) {
+    if (rc == 0 && !log->read_only && (!have_ckpt || cut_synced)) {
         evl_ckpt c;
         evl_ckpt_current(log, &c);
         rc = evl_ckpt_write(log, &c, 1);

@@ -47,13 +47,14 @@ static int reopen_sealed(evlog *log, size_t k, evl_seg **out)
  * only the records below `offset` (else NULL).
  */
 static int find_cut(evlog *log, evl_seg *s, uint64_t offset, uint64_t *batch_pos,
-                    uint8_t **rewrite, uint32_t *rewrite_len)
+                    uint64_t *batch_base, uint8_t **rewrite, uint32_t *rewrite_len)
 {
     uint64_t eoff, pos = evl_index_lookup(s, offset, &eoff), end = atomic_load(&s->end_pos);
     evl_batch b;
     evl_check c;
 
     *rewrite = NULL;
+    *batch_base = offset;
     while (pos < end) {
         if ((c = evl_batch_check(&b, s->map + pos, end - pos)) != EVL_OK)
             return evl_err(log, EVLOG_ECORRUPT, "%s/%s: corrupt at byte %llu: %s", log->dir,
@@ -98,6 +99,7 @@ static int find_cut(evlog *log, evl_seg *s, uint64_t offset, uint64_t *batch_pos
             free(recs);
             free(raw);
             *batch_pos = pos;
+            *batch_base = b.base_offset;
             *rewrite = nb;
             return rc;
         }
@@ -113,8 +115,8 @@ static int find_cut(evlog *log, evl_seg *s, uint64_t offset, uint64_t *batch_pos
  * place: a crash during the overwrite is mended from it at the next open
  * (evl_side_restore). Format in docs/format.md.
  */
-static int side_write(evlog *log, uint64_t seg, uint64_t pos, const uint8_t *batch,
-                      uint32_t len)
+static int side_write(evlog *log, uint64_t seg, uint64_t pos, uint64_t truncate_to,
+                      const uint8_t *batch, uint32_t len)
 {
     const struct evlog_io *io = log->io;
     uint8_t *buf = malloc(EVL_SIDE_HEADER_SIZE + (size_t)len);
@@ -129,9 +131,13 @@ static int side_write(evlog *log, uint64_t seg, uint64_t pos, const uint8_t *bat
     evl_st32(buf + 12, len);
     evl_st64(buf + 16, seg);
     evl_st64(buf + 24, pos);
+    /* the truncation it belongs to: its target and the sequence number of
+     * the checkpoint that recorded it, so a stale copy is never applied */
+    evl_st64(buf + 32, truncate_to);
+    evl_st64(buf + 40, log->ckpt_seq);
     memcpy(buf + EVL_SIDE_HEADER_SIZE, batch, len);
-    evl_st64(buf + 40, evl_hash(buf + EVL_SIDE_HEADER_SIZE, len,
-                                evl_hash(buf, 40, EVL_SEED_SIDE)));
+    evl_st64(buf + 56, evl_hash(buf + EVL_SIDE_HEADER_SIZE, len,
+                                evl_hash(buf, 56, EVL_SEED_SIDE)));
     fd = io->open(io, log->dirfd, EVL_SIDE_NAME, EVL_O_RDWR | EVL_O_CREAT);
     if (fd < 0) {
         rc = fd;
@@ -153,7 +159,7 @@ static int side_write(evlog *log, uint64_t seg, uint64_t pos, const uint8_t *bat
     return 0;
 }
 
-int evl_side_restore(evlog *log)
+int evl_side_restore(evlog *log, const evl_ckpt *ck)
 {
     const struct evlog_io *io = log->io;
     uint8_t hdr[EVL_SIDE_HEADER_SIZE], *batch = NULL;
@@ -172,9 +178,11 @@ int evl_side_restore(evlog *log)
         memcmp(hdr, EVL_SIDE_MAGIC, 8) != 0 || (len = evl_ld32(hdr + 12)) > size ||
         size != EVL_SIDE_HEADER_SIZE + (uint64_t)len || !(batch = malloc(len ? len : 1)) ||
         io->pread(io, fd, batch, len, EVL_SIDE_HEADER_SIZE) != (long)len ||
-        evl_hash(batch, len, evl_hash(hdr, 40, EVL_SEED_SIDE)) != evl_ld64(hdr + 40) ||
-        evl_batch_check(&b, batch, len) != EVL_OK || b.length != len) {
-        /* torn before it was synced: the batch in place was not touched */
+        evl_hash(batch, len, evl_hash(hdr, 56, EVL_SEED_SIDE)) != evl_ld64(hdr + 56) ||
+        evl_batch_check(&b, batch, len) != EVL_OK || b.length != len ||
+        evl_ld64(hdr + 32) != ck->truncate_to || evl_ld64(hdr + 40) != ck->seq) {
+        /* torn before it was synced (the batch in place was not touched),
+         * or left by another truncation: not applied */
         (void)io->close(io, fd);
         free(batch);
         return 0;
@@ -185,8 +193,22 @@ int evl_side_restore(evlog *log)
     if (sfd < 0) {
         rc = sfd;
     } else {
-        long w = io->pwrite(io, sfd, batch, len, evl_ld64(hdr + 24));
-        rc = w < 0 ? (int)w : io->fsync(io, sfd);
+        uint8_t *cur = malloc(len ? len : 1);
+        long r = cur ? io->pread(io, sfd, cur, len, evl_ld64(hdr + 24)) : -ENOMEM;
+        evl_batch cb;
+        /* written back only where the rewrite was under way: the bytes in
+         * place are the new batch already, or no valid batch at all */
+        if (r == (long)len && memcmp(cur, batch, len) == 0) {
+            rc = 0;
+        } else if (r >= 0 && (r < (long)EVL_BATCH_HEADER_SIZE ||
+                              evl_batch_check(&cb, cur, (uint64_t)r) != EVL_OK ||
+                              cb.base_offset == b.base_offset)) {
+            long w = io->pwrite(io, sfd, batch, len, evl_ld64(hdr + 24));
+            rc = w < 0 ? (int)w : io->fsync(io, sfd);
+        } else {
+            rc = r < 0 ? (int)r : 0;
+        }
+        free(cur);
         (void)io->close(io, sfd);
     }
     free(batch);
@@ -199,13 +221,13 @@ int evl_side_restore(evlog *log)
 int evl_finish_truncate(evlog *log, uint64_t offset)
 {
     const struct evlog_io *io = log->io;
-    uint64_t end = atomic_load(&log->end_offset), bpos = 0, cut;
+    uint64_t end = atomic_load(&log->end_offset), bpos = 0, bbase = offset, cut;
     uint8_t *rewrite = NULL;
     uint32_t rlen = 0;
     size_t k, removed = 0;
     evl_seg *s;
     evl_ckpt c;
-    int rc;
+    int rc, intent = 0;
 
     if (offset < end && log->nsegs > 0) {
         pthread_mutex_lock(&log->segs_mu);
@@ -223,12 +245,13 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
             if (rc < 0)
                 return rc;
         }
-        if ((rc = find_cut(log, s, offset, &bpos, &rewrite, &rlen)) < 0)
+        if ((rc = find_cut(log, s, offset, &bpos, &bbase, &rewrite, &rlen)) < 0)
             return rc;
-        /* intent first: the durable point moves below the cut, so that a
-         * crash from here on leaves a tail that recovery may cut */
-        if (atomic_load(&log->durable_offset) > offset)
-            atomic_store(&log->durable_offset, offset < s->base ? s->base : offset);
+        /* intent first: the durable point moves to the start of the batch
+         * that is cut, so that a crash from here on leaves a tail that
+         * recovery may cut (and a rewrite torn by it, the side copy mends) */
+        if (atomic_load(&log->durable_offset) > bbase)
+            atomic_store(&log->durable_offset, bbase);
         if (log->durable_seg > s->base || (log->durable_seg == s->base && log->durable_pos > bpos)) {
             log->durable_seg = s->base;
             log->durable_pos = bpos;
@@ -237,6 +260,7 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
         c.truncate_to = offset;
         if ((rc = evl_ckpt_write(log, &c, 1)) < 0)
             goto out;
+        intent = 1;
 
         /* drop the later segments, newest first */
         pthread_mutex_lock(&log->segs_mu);
@@ -264,7 +288,7 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
             goto out;
         cut = bpos;
         if (rewrite) {
-            if ((rc = side_write(log, s->base, bpos, rewrite, rlen)) < 0)
+            if ((rc = side_write(log, s->base, bpos, offset, rewrite, rlen)) < 0)
                 goto out;
             memcpy(s->map + bpos, rewrite, rlen);
             cut = bpos + rlen;
@@ -294,11 +318,17 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
      * removes it */
     if (rc == 0) {
         int u = io->unlink(io, log->dirfd, EVL_SIDE_NAME);
+        if (u == 0)
+            u = io->sync_dir(io, log->dirfd);
         if (u < 0 && u != -ENOENT)
             rc = evl_err(log, EVLOG_EIO, "%s/%s: cannot remove: %s", log->dir,
                          EVL_SIDE_NAME, evl_errno_str(u));
     }
 out:
+    /* failed half-way, the files no longer match the handle: nothing more
+     * is written through it, and the intent stays for the next open */
+    if (rc < 0 && intent)
+        evl_poison(log);
     free(rewrite);
     atomic_fetch_add(&log->truncations, 1);
     return rc;
