@@ -470,16 +470,22 @@ void evl_wait_sealed(evlog *log)
 }
 
 /*-******************* append *******************/
-/* Hand the active segment (if any) to the sealer and create the next one.
- * mu held. On a failed creation nothing is lost and the next append tries
- * again. */
-static int roll(evlog *log)
+/* Make room for a batch of `size` bytes: hand the active segment (if any)
+ * to the sealer and create the next one. mu held. On a failed creation
+ * nothing is lost and the next append tries again. */
+static int roll(evlog *log, uint64_t size)
 {
-    evl_seg *s = log->active, *n;
+    evl_seg *s, *n;
     int rc;
 
     while (log->syncing)
         pthread_cond_wait(&log->cv, &log->mu);
+    /* read after the wait: another appender may have rolled meanwhile */
+    s = log->active;
+    if (s && atomic_load(&s->end_pos) + size + EVL_FOOTER_SIZE <= s->capacity)
+        return 0;
+    if (log->failed)
+        return evl_failed(log);
     if (s) {
         evl_seg_seal_begin(log, s);
         log->active = NULL;
@@ -591,7 +597,7 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
     s = log->active;
     if (!s || atomic_load_explicit(&s->end_pos, memory_order_relaxed) + size + EVL_FOOTER_SIZE >
                   s->capacity) {
-        if ((rc = roll(log)) < 0) {
+        if ((rc = roll(log, size)) < 0) {
             pthread_mutex_unlock(&log->mu);
             return rc;
         }
