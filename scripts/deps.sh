@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Install the Debian packages evlog needs to build and test, if missing.
-#   scripts/deps.sh [--bench]   --bench adds the peers of the benchmark suite
+#   scripts/deps.sh [--bench|--reliability]
+#     --bench adds the peers of the benchmark suite and gnuplot,
+#     --reliability adds clang and its runtime for fuzzing and sanitizers
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config liblz4-dev libxxhash-dev libcriterion-dev)
-if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(liblmdb-dev librocksdb-dev libleveldb-dev libsqlite3-dev gnuplot-nox)
-fi
+case "${1:-}" in
+  --bench) pkgs+=(liblmdb-dev librocksdb-dev libleveldb-dev libsqlite3-dev gnuplot-nox) ;;
+  --reliability) pkgs+=(clang libclang-rt-14-dev) ;;  # libFuzzer and the sanitizers
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
