@@ -2,7 +2,11 @@
  * cmd_cat.c - `evlog cat DIR`: print the values of a log, one per line (or
  * records as JSON, or length-prefixed values), from an offset or a time;
  * with -f, follow new records as a writer appends them, like `tail -f`.
- * Reads through the public iterator of a read-only handle.
+ * Reads through the public iterator of a read-only handle, which follows a
+ * writer in another process by itself: at the end, evlog_iter_next looks
+ * for batches appended since and segments rolled to. What it cannot see is
+ * a writer's truncate_back; -f checks for one while idle and reopens the
+ * log then (see follow_check).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,6 +14,12 @@
 #include <time.h>
 
 #include "util.h"
+
+/* -f: the pause between looks at the end of the log; and the time without
+ * new records after which it checks whether the handle still sees the log
+ * the writer has (a truncate_back). */
+#define FOLLOW_POLL_MS 50
+#define FOLLOW_CHECK_MS 1000
 
 static const char cat_usage[] =
     "usage: evlog cat [OPTIONS] DIR\n\n"
@@ -88,6 +98,10 @@ static void print_record(const cat_opts *o, const evlog_record *r)
     }
 }
 
+/* Open `dir` read-only with an iterator at *pos, clamped to the log's
+ * offsets (an empty log gets one too: it waits at the end, and sees the
+ * records a writer appends). On failure, nothing is left open, and the
+ * reason is printed unless `quiet`. */
 static int open_at(evlog **log, evlog_iter **it, const char *dir, uint64_t *pos, int quiet)
 {
     evlog_options opts;
@@ -104,8 +118,6 @@ static int open_at(evlog **log, evlog_iter **it, const char *dir, uint64_t *pos,
         *pos = evlog_start_offset(*log);
     if (*pos > evlog_end_offset(*log))
         *pos = evlog_end_offset(*log);
-    if (evlog_start_offset(*log) == evlog_end_offset(*log))
-        return 0; /* an empty log: nothing to iterate (yet) */
     if ((rc = evlog_iter_new(it, *log, *pos)) != 0) {
         if (!quiet)
             util_error("cat", "%s: %s: %s", dir, evlog_strerror(rc), evlog_errmsg(*log));
@@ -123,6 +135,59 @@ static void nap(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Close the handle and open the log again at *pos (clamped to its new
+ * end after a truncation), retrying each second until it opens. */
+static void reopen(evlog **log, evlog_iter **it, const char *dir, uint64_t *pos)
+{
+    evlog_iter_free(*it);
+    evlog_close(*log);
+    *it = NULL;
+    *log = NULL;
+    while (open_at(log, it, dir, pos, 1) != 0)
+        nap(1000);
+}
+
+/* What the checkpoint said at the last check of -f. */
+typedef struct follow_state {
+    int known;
+    uint64_t durable;
+} follow_state;
+
+static int follow_cb(const evlog_scan_event *ev, void *payload)
+{
+    if (ev->kind != EVLOG_EV_LOG)
+        return 0;
+    *(evlog_scan_log *)payload = *ev->log;
+    return EVLOG_SCAN_STOP; /* the directory and the checkpoint are enough */
+}
+
+/*
+ * The check of -f, made after FOLLOW_CHECK_MS without new records. A
+ * read-only handle sees appends and rolls, but not a writer's truncate_back:
+ * it would wait for ever at an end the writer has left. The checkpoint
+ * tells: a truncation under way names its target, and one done lowered the
+ * durable offset, which nothing else moves back. Returns 1 when the handle
+ * is to be reopened at once. Else *durable gets the checkpoint's durable
+ * offset: once the caller has read all its handle sees, its position must
+ * have reached it, or the handle has lost the writer (records appended
+ * between the end of the iterator and this check are no reason to reopen).
+ * A directory that cannot be read is no reason either: the next check
+ * tries again.
+ */
+static int follow_check(const char *dir, follow_state *f, uint64_t *durable)
+{
+    evlog_scan_log l;
+    int back;
+    memset(&l, 0, sizeof l);
+    if (evlog_scan(dir, 0, follow_cb, &l) != EVLOG_SCAN_STOP)
+        return 0;
+    back = l.pending_truncate != EVLOG_NO_OFFSET || (f->known && l.durable_offset < f->durable);
+    f->known = 1;
+    f->durable = l.durable_offset;
+    *durable = l.durable_offset;
+    return back;
+}
+
 int cmd_cat(int argc, char **argv)
 {
     enum { O_FROM = 256, O_TIME, O_SEP, O_LP, O_JSON };
@@ -138,10 +203,13 @@ int cmd_cat(int argc, char **argv)
     evlog_record r;
     uint64_t pos, printed = 0;
     const char *dir;
-    int c, rc, from_set = 0, reached = 0;
+    int c, rc, from_set = 0, reached = 0, retried = 0, checked = 0;
+    follow_state fs;
+    uint64_t durable = 0;
     long idle = 0;
 
     memset(&o, 0, sizeof o);
+    memset(&fs, 0, sizeof fs);
     while ((c = getopt_long(argc, argv, "n:fh", opts, NULL)) != -1) {
         switch (c) {
         case O_FROM:
@@ -192,10 +260,13 @@ int cmd_cat(int argc, char **argv)
     }
     if ((rc = open_at(&log, &it, dir, &pos, 0)) != 0)
         return rc == EVLOG_ECORRUPT ? EXIT_PROBLEMS : EXIT_USAGE;
+    if (o.follow)
+        (void)follow_check(dir, &fs, &durable); /* what a truncation would lower */
     for (;;) {
-        rc = it ? evlog_iter_next(it, &r) : 0;
+        rc = evlog_iter_next(it, &r);
         if (rc == 1) {
             idle = 0;
+            retried = 0;
             pos = r.offset + 1;
             if (o.has_time && !reached) {
                 if (r.timestamp < o.from_time)
@@ -208,24 +279,43 @@ int cmd_cat(int argc, char **argv)
             continue;
         }
         if (rc < 0) {
-            util_error("cat", "%s: %s: %s", dir, evlog_strerror(rc), evlog_errmsg(log));
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s: %s: %s", dir, evlog_strerror(rc), evlog_errmsg(log));
+            /* following, the records the iterator stood on may have been
+             * truncated away by the writer: reopen once, and give up only
+             * when the error comes back before any new record */
+            if (o.follow && !retried) {
+                evlog_iter_free(it);
+                evlog_close(log);
+                it = NULL;
+                log = NULL;
+                if (open_at(&log, &it, dir, &pos, 1) == 0) {
+                    retried = 1;
+                    continue;
+                }
+            }
+            util_error("cat", "%s", msg);
             rc = rc == EVLOG_ECORRUPT || rc == EVLOG_ERANGE ? EXIT_PROBLEMS : EXIT_USAGE;
             goto out;
         }
         if (!o.follow)
             break;
+        if (checked) {
+            /* all the handle sees was read since the check */
+            checked = 0;
+            if (pos < durable) {
+                reopen(&log, &it, dir, &pos);
+                continue;
+            }
+        }
         fflush(stdout);
-        nap(100);
-        /* a read-only handle sees another process's appends only once
-         * reopened: reopen after each second without news */
-        if ((idle += 100) >= 1000) {
+        nap(FOLLOW_POLL_MS);
+        if ((idle += FOLLOW_POLL_MS) >= FOLLOW_CHECK_MS) {
             idle = 0;
-            evlog_iter_free(it);
-            evlog_close(log);
-            it = NULL;
-            log = NULL;
-            while (open_at(&log, &it, dir, &pos, 1) != 0)
-                nap(1000);
+            if (follow_check(dir, &fs, &durable))
+                reopen(&log, &it, dir, &pos);
+            else
+                checked = 1;
         }
     }
     rc = EXIT_CLEAN;
