@@ -210,7 +210,8 @@ static int64_t index_validate(const evl_seg *s, const uint8_t *buf, uint64_t siz
  * Load NNN.index for the mapped segment `s`, whose batches end at or before
  * `data_end`. A missing or invalid file is rebuilt from the segment when
  * `rebuild_ok`; otherwise the index is left empty (lookups then start at
- * the segment's first batch). Returns 0 or a negative evlog code.
+ * the segment's first batch). Returns 1 when the file was valid and
+ * loaded, 0 when it was missing or invalid, or a negative evlog code.
  */
 int evl_index_load(evlog *log, evl_seg *s, uint64_t data_end, int rebuild_ok)
 {
@@ -252,5 +253,5 @@ int evl_index_load(evlog *log, evl_seg *s, uint64_t data_end, int rebuild_ok)
     s->idx_last_pos = n ? s->idx[n - 1].pos : EVL_SEG_HEADER_SIZE;
     s->idx_written = (uint64_t)n;
     s->idx_state = EVL_IDX_READY;
-    return 0;
+    return 1;
 }

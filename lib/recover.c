@@ -5,6 +5,7 @@
  * tail (cut off) from damage (reported). The rules are docs/format.md's.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -108,6 +109,141 @@ static int map_for_scan(evlog *log, evl_seg *s)
     return log->read_only ? evl_seg_map_ro(log, s) : evl_seg_open_active(log, s);
 }
 
+/*-******************* the side copy of a truncation *******************/
+/* The side copy's batch sits at byte 64 of truncate.pending, where a
+ * segment's first batch sits: a read-only handle maps the file as if it
+ * were the segment that follows the cut (side_map). */
+_Static_assert(EVL_SIDE_HEADER_SIZE == EVL_SEG_HEADER_SIZE,
+               "truncate.pending must put its batch where a segment's first batch is");
+
+/* Whether the `size` bytes of truncate.pending at `p` are whole and belong
+ * to the truncation that checkpoint `ck` records as pending (its target
+ * and the seq of the checkpoint that recorded it): 1 with the batch in *b,
+ * else 0 (torn before it was synced, or left by another truncation). */
+static int side_check(const uint8_t *p, uint64_t size, const evl_ckpt *ck, evl_batch *b)
+{
+    uint32_t len;
+    if (size < EVL_SIDE_HEADER_SIZE || memcmp(p, EVL_SIDE_MAGIC, 8) != 0)
+        return 0;
+    len = evl_ld32(p + 12);
+    return size == EVL_SIDE_HEADER_SIZE + (uint64_t)len &&
+           evl_hash(p + EVL_SIDE_HEADER_SIZE, len, evl_hash(p, 56, EVL_SEED_SIDE)) ==
+               evl_ld64(p + 56) &&
+           evl_batch_check(b, p + EVL_SIDE_HEADER_SIZE, len) == EVL_OK && b->length == len &&
+           evl_ld64(p + 32) == ck->truncate_to && evl_ld64(p + 40) == ck->seq;
+}
+
+/*
+ * At a writer's open with a truncation pending (checkpoint `ck`): put the
+ * batch that the truncation was rewriting back in place from
+ * truncate.pending, synced, when the file belongs to that truncation and
+ * the bytes in place are neither the new batch already nor another valid
+ * batch. Returns 0 (also when there is nothing to apply) or a negative
+ * evlog code on an I/O error. The file itself stays until the truncation
+ * is finished, which removes it.
+ */
+int evl_side_restore(evlog *log, const evl_ckpt *ck)
+{
+    const struct evlog_io *io = log->io;
+    char name[EVL_NAME_MAX];
+    uint8_t *side = NULL, *cur = NULL;
+    uint64_t size = 0, pos;
+    uint32_t len;
+    evl_batch b, cb;
+    int fd, sfd, rc = 0;
+    long r;
+
+    fd = io->open(io, log->dirfd, EVL_SIDE_NAME, EVL_O_RDONLY);
+    if (fd < 0)
+        return fd == -ENOENT ? 0 : evl_err(log, EVLOG_EIO, "%s/%s: cannot open: %s", log->dir,
+                                           EVL_SIDE_NAME, evl_errno_str(fd));
+    if (io->size(io, fd, &size) < 0 || size < EVL_SIDE_HEADER_SIZE ||
+        size > EVL_SIDE_HEADER_SIZE + (uint64_t)EVLOG_MAX_BATCH_BYTES ||
+        !(side = malloc((size_t)size)) || io->pread(io, fd, side, (size_t)size, 0) != (long)size ||
+        !side_check(side, size, ck, &b)) {
+        /* torn before it was synced (the batch in place was not touched),
+         * or left by another truncation: not applied */
+        (void)io->close(io, fd);
+        free(side);
+        return 0;
+    }
+    (void)io->close(io, fd);
+    len = b.length;
+    pos = evl_ld64(side + 24);
+    evl_name(name, evl_ld64(side + 16), EVL_SEG_SUFFIX);
+    sfd = io->open(io, log->dirfd, name, EVL_O_RDWR);
+    if (sfd < 0) {
+        rc = sfd;
+    } else {
+        cur = malloc(len);
+        r = cur ? io->pread(io, sfd, cur, len, pos) : -ENOMEM;
+        /* written back only where the rewrite was under way: the bytes in
+         * place are the new batch already, or no valid batch at all */
+        if (r == (long)len && memcmp(cur, side + EVL_SIDE_HEADER_SIZE, len) == 0) {
+            rc = 0;
+        } else if (r >= 0 && (r < (long)EVL_BATCH_HEADER_SIZE ||
+                              evl_batch_check(&cb, cur, (uint64_t)r) != EVL_OK ||
+                              cb.base_offset == b.base_offset)) {
+            long w = io->pwrite(io, sfd, side + EVL_SIDE_HEADER_SIZE, len, pos);
+            rc = w < 0 ? (int)w : io->fsync(io, sfd);
+        } else {
+            rc = r < 0 ? (int)r : 0;
+        }
+        free(cur);
+        (void)io->close(io, sfd);
+    }
+    free(side);
+    if (rc < 0)
+        return evl_err(log, evl_errno_code(rc), "%s/%s: cannot restore the batch cut by a "
+                       "truncation: %s", log->dir, name, evl_errno_str(rc));
+    return 0;
+}
+
+/*
+ * For a read-only handle: truncate.pending mapped as a one-batch segment
+ * (base offset: its batch's), when it belongs to the truncation that `ck`
+ * records as pending; *seg and *pos tell where its batch belongs. NULL when
+ * there is none to apply (or on an error: the handle then sees what the
+ * segment holds, as without the file).
+ *
+ * Why: a truncate_back inside a batch moves the durable point to the start
+ * of that batch, syncs the new batch here, then overwrites the batch in
+ * place. A power loss during the overwrite can leave it torn, and then this
+ * file holds the only durable copy of the batch's acknowledged records
+ * until a writer's open puts it back. A read-only handle may not write, so
+ * it reads the batch from here instead (evl_recover).
+ */
+static evl_seg *side_map(evlog *log, const evl_ckpt *ck, uint64_t *seg, uint64_t *pos)
+{
+    uint64_t size = 0;
+    evl_batch b;
+    evl_seg *s;
+    int fd, rc;
+
+    /* a file torn short before it was synced is ignored, as by a writer */
+    if ((fd = log->io->open(log->io, log->dirfd, EVL_SIDE_NAME, EVL_O_RDONLY)) < 0)
+        return NULL;
+    rc = log->io->size(log->io, fd, &size);
+    (void)log->io->close(log->io, fd);
+    if (rc < 0 || size < EVL_SIDE_HEADER_SIZE + EVL_BATCH_HEADER_SIZE || !(s = evl_seg_new(0)))
+        return NULL;
+    snprintf(s->name, sizeof s->name, "%s", EVL_SIDE_NAME);
+    if (evl_seg_map_ro(log, s) < 0 || !side_check(s->map, s->map_len, ck, &b) ||
+        evl_index_alloc(s, s->map_len, log->index_interval) != 0) {
+        evl_seg_unref(log, s);
+        return NULL;
+    }
+    /* a segment of its own for the table: it follows the cut segment, and
+     * its index is empty (never a foreign NNN.index of that base) */
+    s->base = b.base_offset;
+    s->idx_state = EVL_IDX_READY;
+    atomic_store(&s->end_pos, EVL_SIDE_HEADER_SIZE + (uint64_t)b.length);
+    atomic_store(&s->next_offset, b.base_offset + b.last_delta + 1);
+    *seg = evl_ld64(s->map + 16);
+    *pos = evl_ld64(s->map + 24);
+    return s;
+}
+
 /*
  * Scan segment `s` from the durable point on: batches are checked one by
  * one from `start` (expected offset `expect`) up to `limit`. Returns the
@@ -137,15 +273,21 @@ static uint64_t scan(evlog *log, evl_seg *s, uint64_t start, uint64_t expect, ui
 }
 
 /* Where to start scanning `s`: the last index entry at or below `dpos`
- * whose batch checks out, else the first batch. Sets *expect. */
+ * whose batch checks out, else the first batch. Sets *expect, and *stale
+ * when the index file is missing or invalid or had entries that were not
+ * kept: the scan rebuilds them in memory, and the writer then rewrites the
+ * file (an index left stale by a truncation or a torn tail whose unsynced
+ * rewrite a power loss undid). */
 static uint64_t scan_start(evlog *log, evl_seg *s, uint64_t dpos, uint64_t size,
-                           uint64_t *expect)
+                           uint64_t *expect, int *stale)
 {
     uint64_t n, i, keep = 0;
     evl_batch b;
+    int loaded;
 
     *expect = s->base;
-    if (evl_index_load(log, s, size, 0) < 0 || !s->idx)
+    *stale = 1;
+    if ((loaded = evl_index_load(log, s, size, 0)) < 0 || !s->idx)
         return EVL_SEG_HEADER_SIZE;
     n = atomic_load(&s->idx_count);
     for (i = n; i > 0; i--) {
@@ -160,6 +302,7 @@ static uint64_t scan_start(evlog *log, evl_seg *s, uint64_t dpos, uint64_t size,
     atomic_store(&s->idx_count, keep);
     s->idx_last_pos = keep ? s->idx[keep - 1].pos : EVL_SEG_HEADER_SIZE;
     s->idx_written = 0;
+    *stale = !loaded || keep < n;
     if (!keep)
         return EVL_SEG_HEADER_SIZE;
     /* the statistics of the skipped batches are recomputed at seal */
@@ -211,6 +354,8 @@ int evl_recover(evlog *log)
     evl_ckpt ck;
     evl_footer f;
     uint64_t dseg = 0, dpos = EVL_SEG_HEADER_SIZE, size = 0, next = 0, end = 0;
+    uint64_t side_seg = 0, side_pos = 0;
+    evl_seg *side = NULL; /* read-only: truncate.pending, to read a torn batch from */
     evl_seg_header h;
     evl_check hc;
     size_t i, k;
@@ -263,6 +408,9 @@ int evl_recover(evlog *log)
         }
         return create_first(log, have_ckpt ? ck.start_offset : 0);
     }
+
+    if (l.has_side && log->read_only && have_ckpt && ck.truncate_to != EVL_NO_TRUNCATE)
+        side = side_map(log, &ck, &side_seg, &side_pos);
 
     /* the segment to scan from: the checkpoint's, or without one the first
      * whose footer does not vouch for it */
@@ -341,7 +489,7 @@ int evl_recover(evlog *log)
         evl_seg *s = evl_seg_new(l.bases[i]);
         evl_check why;
         uint64_t start, expect, limit, pos;
-        int fr, sealed_on_disk;
+        int fr, sealed_on_disk, stale;
 
         if (!s) {
             rc = evl_err(log, EVLOG_ENOMEM, "out of memory");
@@ -403,7 +551,8 @@ int evl_recover(evlog *log)
             goto out;
         }
         limit = fr ? f.data_end : size;
-        start = scan_start(log, s, s->base == dseg ? dpos : EVL_SEG_HEADER_SIZE, limit, &expect);
+        start = scan_start(log, s, s->base == dseg ? dpos : EVL_SEG_HEADER_SIZE, limit, &expect,
+                           &stale);
         pos = scan(log, s, start, expect, limit, &next, &why);
         if (!fr && limit - pos >= EVL_FOOTER_SIZE && evl_footer_decode(&f, s->map + pos) == EVL_OK &&
             f.base_offset == s->base && f.data_end == pos && f.next_offset == next) {
@@ -429,6 +578,9 @@ int evl_recover(evlog *log)
             s->min_ts = f.min_ts;
             s->max_ts = f.max_ts;
             s->stats_known = 1;
+            /* nothing else rewrites a sealed segment's index */
+            if (stale && !log->read_only)
+                (void)evl_index_write(log, s);
             if (s->fd >= 0) {
                 (void)log->io->close(log->io, s->fd);
                 s->fd = -1;
@@ -442,6 +594,26 @@ int evl_recover(evlog *log)
         }
         if (fr && pos == limit)
             why = EVL_BAD_OFFSET;
+        if (side && s->base == side_seg && pos == side_pos && next == side->base) {
+            /* read-only: the batch that a truncation was rewriting when it
+             * stopped, torn or not yet there; its synced copy is read from
+             * truncate.pending (side_map), which follows this segment in
+             * the table. This one is complete for the handle (sealed in
+             * memory), so that readers move on to the copy; like any
+             * read-only handle, reopen to see what a writer does next */
+            atomic_store(&s->end_pos, pos);
+            atomic_store(&s->next_offset, next);
+            atomic_store(&s->sealed, 1);
+            evl_seg_unmap(log, s);
+            if ((rc = push(log, s)) < 0) {
+                evl_seg_unref(log, s);
+                goto out;
+            }
+            if ((rc = push(log, side)) < 0)
+                goto out;
+            side = NULL;
+            break;
+        }
         /* a segment sealed on disk was synced whole before its cut: any
          * failure in it is damage, wherever the checkpoint says */
         if ((s->base == dseg && pos < dpos) || sealed_on_disk) {
@@ -469,6 +641,10 @@ int evl_recover(evlog *log)
         }
         atomic_store(&s->end_pos, pos);
         atomic_store(&s->next_offset, next);
+        /* the index file may name batches past the cut (or be missing):
+         * rewrite it now rather than at the next close or seal */
+        if (log->active == s && stale)
+            (void)evl_index_write(log, s);
         if ((rc = push(log, s)) < 0) {
             if (log->active == s)
                 log->active = NULL;
@@ -509,6 +685,10 @@ done:
             log->durable_seg = last->base;
             log->durable_pos = atomic_load(&last->end_pos);
         }
+        /* nothing below the start is readable: the durable offset, which
+         * speaks of the offsets below it, is at least the start */
+        if (atomic_load(&log->durable_offset) < atomic_load(&log->start_offset))
+            atomic_store(&log->durable_offset, atomic_load(&log->start_offset));
         if (have_ckpt && ck.durable_offset > end && !(log->flags & EVLOG_OPEN_DAMAGED)) {
             rc = evl_err(log, EVLOG_ECORRUPT,
                          "%s: the checkpoint names durable records up to offset %llu but the "
@@ -529,6 +709,7 @@ done:
         rc = evl_ckpt_write(log, &c, 1);
     }
 out:
+    evl_seg_unref(log, side);
     free(l.bases);
     return rc;
 }

@@ -10,9 +10,10 @@
 #include "internal.h"
 
 /* Replace sealed segment `s` (index k of the table) by a new object for the
- * same file opened for appending. Iterators pinning the old object keep
- * its mapping until they notice the truncation. */
-static int reopen_sealed(evlog *log, size_t k, evl_seg **out)
+ * same file opened for appending, with room for at least `need` bytes.
+ * Iterators pinning the old object keep its mapping until they notice the
+ * truncation. */
+static int reopen_sealed(evlog *log, size_t k, uint64_t need, evl_seg **out)
 {
     evl_seg *s = log->segs[k], *n;
     int rc;
@@ -20,7 +21,14 @@ static int reopen_sealed(evlog *log, size_t k, evl_seg **out)
     if (!(n = evl_seg_new(s->base)))
         return evl_err(log, EVLOG_ENOMEM, "out of memory");
     n->capacity = s->file_size > log->segment_bytes ? s->file_size : log->segment_bytes;
-    if ((rc = evl_seg_open_active(log, n)) < 0) {
+    if (n->capacity < need)
+        n->capacity = need;
+    /* the footer goes, durably, before anything in the segment changes: a
+     * file still ending with it is sealed to recovery, which then takes a
+     * batch being rewritten (or put back from truncate.pending) for damage.
+     * The capacity alone does not move it when the file is as large */
+    if ((rc = evl_seg_open_active(log, n)) < 0 ||
+        (rc = evl_seg_zero_tail(log, n, atomic_load(&s->end_pos))) < 0) {
         evl_seg_unref(log, n);
         return rc;
     }
@@ -113,7 +121,8 @@ static int find_cut(evlog *log, evl_seg *s, uint64_t offset, uint64_t *batch_pos
  * The rewrite of a batch cut in the middle is made crash-safe by a side
  * file holding the new batch, synced before the batch is overwritten in
  * place: a crash during the overwrite is mended from it at the next open
- * (evl_side_restore). Format in docs/format.md.
+ * (evl_side_restore in recover.c; a read-only open reads the batch from it).
+ * Format in docs/format.md.
  */
 static int side_write(evlog *log, uint64_t seg, uint64_t pos, uint64_t truncate_to,
                       const uint8_t *batch, uint32_t len)
@@ -156,65 +165,6 @@ static int side_write(evlog *log, uint64_t seg, uint64_t pos, uint64_t truncate_
     if (rc < 0)
         return evl_err(log, evl_errno_code(rc), "%s/%s: cannot write: %s", log->dir,
                        EVL_SIDE_NAME, evl_errno_str(rc));
-    return 0;
-}
-
-int evl_side_restore(evlog *log, const evl_ckpt *ck)
-{
-    const struct evlog_io *io = log->io;
-    uint8_t hdr[EVL_SIDE_HEADER_SIZE], *batch = NULL;
-    char name[EVL_NAME_MAX];
-    uint64_t size;
-    uint32_t len;
-    evl_batch b;
-    int fd, sfd, rc = 0;
-
-    fd = io->open(io, log->dirfd, EVL_SIDE_NAME, EVL_O_RDONLY);
-    if (fd < 0)
-        return fd == -ENOENT ? 0 : evl_err(log, EVLOG_EIO, "%s/%s: cannot open: %s", log->dir,
-                                           EVL_SIDE_NAME, evl_errno_str(fd));
-    if (io->size(io, fd, &size) < 0 || size < EVL_SIDE_HEADER_SIZE ||
-        io->pread(io, fd, hdr, sizeof hdr, 0) != (long)sizeof hdr ||
-        memcmp(hdr, EVL_SIDE_MAGIC, 8) != 0 || (len = evl_ld32(hdr + 12)) > size ||
-        size != EVL_SIDE_HEADER_SIZE + (uint64_t)len || !(batch = malloc(len ? len : 1)) ||
-        io->pread(io, fd, batch, len, EVL_SIDE_HEADER_SIZE) != (long)len ||
-        evl_hash(batch, len, evl_hash(hdr, 56, EVL_SEED_SIDE)) != evl_ld64(hdr + 56) ||
-        evl_batch_check(&b, batch, len) != EVL_OK || b.length != len ||
-        evl_ld64(hdr + 32) != ck->truncate_to || evl_ld64(hdr + 40) != ck->seq) {
-        /* torn before it was synced (the batch in place was not touched),
-         * or left by another truncation: not applied */
-        (void)io->close(io, fd);
-        free(batch);
-        return 0;
-    }
-    (void)io->close(io, fd);
-    evl_name(name, evl_ld64(hdr + 16), EVL_SEG_SUFFIX);
-    sfd = io->open(io, log->dirfd, name, EVL_O_RDWR);
-    if (sfd < 0) {
-        rc = sfd;
-    } else {
-        uint8_t *cur = malloc(len ? len : 1);
-        long r = cur ? io->pread(io, sfd, cur, len, evl_ld64(hdr + 24)) : -ENOMEM;
-        evl_batch cb;
-        /* written back only where the rewrite was under way: the bytes in
-         * place are the new batch already, or no valid batch at all */
-        if (r == (long)len && memcmp(cur, batch, len) == 0) {
-            rc = 0;
-        } else if (r >= 0 && (r < (long)EVL_BATCH_HEADER_SIZE ||
-                              evl_batch_check(&cb, cur, (uint64_t)r) != EVL_OK ||
-                              cb.base_offset == b.base_offset)) {
-            long w = io->pwrite(io, sfd, batch, len, evl_ld64(hdr + 24));
-            rc = w < 0 ? (int)w : io->fsync(io, sfd);
-        } else {
-            rc = r < 0 ? (int)r : 0;
-        }
-        free(cur);
-        (void)io->close(io, sfd);
-    }
-    free(batch);
-    if (rc < 0)
-        return evl_err(log, evl_errno_code(rc), "%s/%s: cannot restore the batch cut by a "
-                       "truncation: %s", log->dir, name, evl_errno_str(rc));
     return 0;
 }
 
@@ -282,7 +232,10 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
                          evl_errno_str(rc));
             goto out;
         }
-        if (atomic_load(&s->sealed) && (rc = reopen_sealed(log, k, &s)) < 0)
+        /* a batch re-framed uncompressed may be longer than the LZ4 one it
+         * replaces: room for it, in a segment created larger than now */
+        if (atomic_load(&s->sealed) &&
+            (rc = reopen_sealed(log, k, rewrite ? bpos + rlen + EVL_FOOTER_SIZE : 0, &s)) < 0)
             goto out;
         if (s->fd < 0 && (rc = evl_seg_open_active(log, s)) < 0)
             goto out;
@@ -302,7 +255,10 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
         evl_store(&s->end_pos, cut);
         evl_store(&s->next_offset, offset);
         evl_store(&log->end_offset, offset);
-        evl_index_truncate(s, cut);
+        /* entries past the start of the cut batch go: a batch re-framed
+         * uncompressed may be longer than the LZ4 one it replaces, over
+         * batches that had entries; its own entry keeps its offset */
+        evl_index_truncate(s, rewrite ? bpos + 1 : cut);
         if ((rc = evl_seg_zero_tail(log, s, cut)) < 0)
             goto out;
         if (s->synced_pos > cut)
@@ -310,6 +266,14 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
         s->prefault_pos = s->touch_req = cut;
         s->stats_known = 0;
         log->active = s;
+        /* the index file may name batches past the cut: rewrite it now, so
+         * that a clean shutdown never leaves it stale. Not synced, as
+         * always (a cache): after a power loss the old one may be back,
+         * and the writer's open, which scans this segment (the durable
+         * point stays at or before the cut until a sync moves it on),
+         * rewrites an index that disagrees with it (recover.c) */
+        s->idx_written = 0;
+        (void)evl_index_write(log, s);
     }
     evl_ckpt_current(log, &c);
     rc = evl_ckpt_write(log, &c, 1);
@@ -384,6 +348,8 @@ int evlog_truncate_front(evlog *log, uint64_t offset)
     }
     /* the new start is durable before any file goes */
     atomic_store(&log->start_offset, offset);
+    if (atomic_load(&log->durable_offset) < offset)
+        atomic_store(&log->durable_offset, offset); /* nothing below the start is read */
     evl_ckpt_current(log, &c);
     if ((rc = evl_ckpt_write(log, &c, 1)) < 0)
         goto out;
