@@ -340,32 +340,42 @@ EVLOG_API int evlog_truncate_front(evlog *log, uint64_t offset);
 #define EVLOG_FILE_TMP 3        /* an index being written, or a leftover of one */
 #define EVLOG_FILE_BROKEN 4     /* bytes moved out by evlog_repair (name ends ".broken") */
 #define EVLOG_FILE_UNKNOWN 5    /* anything else; ignored by the library */
+#define EVLOG_FILE_TRUNCATE_PENDING 6 /* truncate.pending: the new batch of a
+                                   truncation inside a batch (docs/format.md) */
 
 /* The problems a scan reports (evlog_scan_problem.code). Codes and names are
  * stable: the names are what `evlog verify --json` prints. */
 #define EVLOG_PROBLEM_MAP(X)                                                  \
     X(BAD_BATCH, 1, "bad_batch")         /* bytes where a valid batch should be */ \
-    X(TORN_TAIL, 2, "torn_tail")         /* the last segment's unsynced tail (warning) */ \
+    X(TORN_TAIL, 2, "torn_tail")         /* an unsynced tail past the durable point, and the \
+                                            segments after it (warning) */ \
     X(SEQUENCE, 3, "offset_sequence")    /* a valid batch at an unexpected offset */ \
     X(HEADER, 4, "segment_header")       /* a segment header is invalid */    \
-    X(FOOTER, 5, "segment_footer")       /* a required footer is missing or invalid */ \
+    X(FOOTER, 5, "segment_footer")       /* a footer is invalid, or missing before the \
+                                            durable segment */ \
     X(FOOTER_MISMATCH, 6, "footer_mismatch") /* a footer disagrees with its batches */ \
     X(GAP, 7, "segment_gap")             /* offsets missing or doubled between segments */ \
-    X(INDEX, 8, "index")                 /* an index file is invalid or wrong */ \
+    X(INDEX, 8, "index")                 /* an index file is invalid, stale or wrong: \
+                                            a cache, rebuilt (warning) */ \
     X(INDEX_MISSING, 9, "index_missing") /* a sealed segment has no index (warning) */ \
     X(INDEX_ORPHAN, 10, "index_orphan")  /* an index without its segment (warning) */ \
-    X(CHECKPOINT, 11, "checkpoint")      /* the checkpoint is invalid or disagrees */ \
+    X(CHECKPOINT, 11, "checkpoint")      /* a checkpoint slot is damaged, or the \
+                                            checkpoint disagrees with the segments */ \
     X(UNKNOWN_FILE, 12, "unknown_file")  /* a file that is not a log's (warning) */ \
     X(LEFTOVER, 13, "leftover_tmp")      /* a leftover *.tmp file (warning) */ \
     X(IO, 14, "io")                      /* a file could not be read */       \
     X(UNFINISHED, 15, "unfinished_segment") /* a segment whose creation never completed (warning) */ \
-    X(NOT_LOG, 16, "not_log")            /* the path holds no log */
+    X(NOT_LOG, 16, "not_log")            /* the path holds no log */       \
+    X(SEAL_UNFINISHED, 17, "seal_unfinished") /* a footer after the last batch, the \
+                                            file not yet cut to it (warning) */ \
+    X(TRUNCATE_PENDING, 18, "truncate_pending") /* truncate.pending: a truncation in \
+                                            progress, or a stale file (warning) */
 
 typedef enum evlog_problem_code {
 #define EVLOG_PROBLEM_ENUM_(name, code, str) EVLOG_PROBLEM_##name = (code),
     EVLOG_PROBLEM_MAP(EVLOG_PROBLEM_ENUM_)
 #undef EVLOG_PROBLEM_ENUM_
-    EVLOG_PROBLEM_LAST_ = 17
+    EVLOG_PROBLEM_LAST_ = 19
 } evlog_problem_code;
 
 /* Severities of problems (evlog_scan_problem.severity). */

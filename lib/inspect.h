@@ -56,8 +56,27 @@ typedef struct evl_scan {
     int err;                /* EVLOG_ENOMEM or EVLOG_EIO that ends the scan */
     const char *only;       /* single-file mode: the file's name */
     int only_named;         /* ... and it is named as a segment */
+    int only_last;          /* ... and it is the directory's last segment */
+    uint64_t only_next;     /* ... else the base offset of the segment after it */
     evlog_scan_log log;
     int end_frozen;         /* log.end_offset is final: a reader stops there */
+    int end_torn;           /* ... and what fixed it is a torn tail, not damage */
+    /* Recovery trusts the footers of the segments below this base offset
+     * (the checkpoint's durable segment, else the last segment) and scans
+     * the others batch by batch, footer or not (docs/format.md, "Recovery
+     * rules"); UINT64_MAX when the checkpoint names a segment past the last. */
+    uint64_t scan_from;
+    /* A torn tail was met before the last segment (a seal that never
+     * became durable), or the batch of a truncation in progress: the
+     * segments from here on were never durable, and a writer's open
+     * removes them; tail_why says why. */
+    int tail_seen;
+    const char *tail_why;
+    /* truncate.pending, when it is whole and belongs to the checkpoint's
+     * pending truncation: the next writer's open writes its batch back at
+     * side_pos of segment side_seg, offsets [side_first, side_next). */
+    int side_live;
+    uint64_t side_seg, side_pos, side_first, side_next;
     evl_scan_ent *segs;
     size_t nsegs, segcap;
     uint64_t *idx;          /* base offsets of the index files */
@@ -77,6 +96,9 @@ typedef struct evl_scan {
     evlog_scan_segment seg;
     uint64_t seg_limit_offset; /* offsets of this segment end before this */
     int seg_damaged;
+    int seg_open;           /* unsealed, and scanned by recovery batch by batch:
+                               the last segment, or one from scan_from on whose
+                               file ends without a footer */
 } evl_scan;
 
 /*-******************* inspect.c *******************/
@@ -134,6 +156,15 @@ static inline void evl_scan_freeze_end(evl_scan *s, uint64_t offset)
         s->log.end_offset = offset;
         s->end_frozen = 1;
     }
+}
+
+/* Where readers stop, because of a torn tail (bytes never made durable, a
+ * warning): the checkpoint's durable offset must still lie before it. */
+static inline void evl_scan_freeze_torn(evl_scan *s, uint64_t offset)
+{
+    if (!s->end_frozen)
+        s->end_torn = 1;
+    evl_scan_freeze_end(s, offset);
 }
 
 /* Whether position `pos` of the current segment lies before the durable

@@ -3,8 +3,11 @@
  * batches of one segment, check each fully (limits, checksum, offset
  * sequence, records) before reporting it, and step over damage by
  * searching for the next valid batch within the segment's resync budget.
- * A torn tail (invalid bytes past the durable point of the active segment)
- * is told apart from damage, as recovery does (docs/format.md).
+ * A torn tail (invalid bytes past the durable point of a segment that
+ * recovery scans: the last one, or one from the durable segment on whose
+ * seal never became durable) is told apart from damage, and a seal whose
+ * cut did not happen from both, as recovery does (docs/format.md,
+ * "Recovery rules"; lib/recover.c).
  */
 #include "inspect.h"
 
@@ -153,21 +156,99 @@ static void seg_account(evl_scan *s, const evl_batch *b)
     g->records += b->count;
 }
 
-/* A torn tail at `pos`: count what lies beyond, report it, stop. */
+/* A torn tail at `pos`: count what lies beyond, report it, stop. In a
+ * segment that is not the last, the footer that a seal writes after the
+ * last batch is not there either: the seal never became durable, so
+ * neither did anything after it, and the later segments are part of the
+ * tail (a writer's open removes them: recover.c, drop_later). */
 static void torn_tail(evl_scan *s, uint64_t pos, uint64_t limit, uint64_t expect, evl_check c)
 {
     uint64_t end = evl_scan_end_nonzero(s, pos, limit), q = pos, lost_end = expect;
     evl_batch qb;
-    const char *why = c == EVL_BAD_ZERO
+    int last = s->seg.last;
+    const char *why = !last && end <= pos
+                          ? "no footer after the last valid batch of a segment that is not the "
+                            "last, past the durable point: its seal never became durable; "
+                            "this tail and the later segments were never made durable"
+                      : !last ? "invalid bytes after the last valid batch of a segment that is "
+                                "not the last, past the durable point, and no footer: its seal "
+                                "never became durable; this tail and the later segments were "
+                                "never made durable"
+                      : c == EVL_BAD_ZERO
                           ? "a partly written batch; never made durable"
                           : "invalid bytes after the last valid batch; never made durable";
     while (resync(s, q + 1, limit, lost_end, EVLOG_NO_OFFSET, &q, &qb))
         lost_end = qb.base_offset + qb.last_delta + 1;
     if (lost_end != expect)
-        why = "valid batches after a gap in the unsynced tail; never made durable";
-    evl_scan_freeze_end(s, expect);
+        why = last ? "valid batches after a gap in the unsynced tail; never made durable"
+                   : "valid batches after a gap in the unsynced tail of a segment that is not "
+                     "the last, and no footer: this tail and the later segments were never "
+                     "made durable";
+    if (!last && !s->tail_seen) {
+        s->tail_seen = 1;
+        s->tail_why = "a segment after a torn tail (the previous segment's seal never became "
+                      "durable): never made durable; a writer's open removes it";
+    }
+    /* a segment that is not the last loses its offsets up to the next one */
+    if (!last && s->seg_limit_offset != EVLOG_NO_OFFSET && s->seg_limit_offset > lost_end)
+        lost_end = s->seg_limit_offset;
+    evl_scan_freeze_torn(s, expect);
     evl_scan_problem(s, EVLOG_PROBLEM_TORN_TAIL, EVLOG_SEV_WARNING, s->seg.file, pos,
-                     end > pos ? end - pos : 1, expect, lost_end, why);
+                     end > pos ? end - pos : 0, expect, lost_end, why);
+}
+
+/* Whether a footer that describes the batches before `pos` (its base
+ * offset, its position and `expect`, the offset after them) lies at `pos`
+ * of a segment whose file does not end with one: a seal whose cut of the
+ * file did not happen (a crash during a roll, before the sealer cut the
+ * file). Recovery finishes it; the segment is sealed at `pos`. Fills the
+ * segment's footer fields and reports it then. */
+static int seal_not_cut(evl_scan *s, uint64_t pos, uint64_t limit, uint64_t expect)
+{
+    evlog_scan_segment *g = &s->seg;
+    const uint8_t *p;
+    evl_footer f;
+    if (limit - pos < EVL_FOOTER_SIZE || !(p = evl_scan_read(s, pos, EVL_FOOTER_SIZE)) ||
+        evl_footer_decode(&f, p) != EVL_OK || f.base_offset != g->base_offset ||
+        f.data_end != pos || f.next_offset != expect)
+        return 0;
+    g->sealed = 1;
+    g->footer_next_offset = f.next_offset;
+    g->footer_records = f.records;
+    g->footer_batches = f.batches;
+    g->footer_min_timestamp = f.min_ts;
+    g->footer_max_timestamp = f.max_ts;
+    g->data_end = pos;
+    s->seg_limit_offset = f.next_offset;
+    evl_scan_problem(s, EVLOG_PROBLEM_SEAL_UNFINISHED, EVLOG_SEV_WARNING, g->file, pos,
+                     EVL_FOOTER_SIZE, expect, expect,
+                     "seal not finished: the footer follows the last batch but the file was "
+                     "not cut to it (a crash during a roll); the next writer's open finishes it");
+    return 1;
+}
+
+/* Whether `pos` is where truncate.pending's batch goes (s->side_live): the
+ * batch that a truncation in progress was rewriting in place, torn when it
+ * stopped. Its new copy is durable in truncate.pending: the next writer's
+ * open writes it back, a read-only open reads it from there. Reported as
+ * part of the truncation in progress; readers end after that copy. */
+static int side_batch(evl_scan *s, uint64_t pos, uint64_t expect)
+{
+    if (!s->side_live || s->seg.base_offset != s->side_seg || pos != s->side_pos ||
+        expect != s->side_first)
+        return 0;
+    evl_scan_freeze_torn(s, s->side_next);
+    if (!s->tail_seen) {
+        s->tail_seen = 1;
+        s->tail_why = "a segment after the batch that a truncation in progress cuts: its "
+                      "records are truncated away; the next writer's open removes it";
+    }
+    evl_scan_problem(s, EVLOG_PROBLEM_TRUNCATE_PENDING, EVLOG_SEV_WARNING, s->seg.file, pos,
+                     EVL_BATCH_HEADER_SIZE, s->side_first, s->side_next,
+                     "truncation in progress: the batch it was rewriting here is torn; "
+                     "truncate.pending holds its new copy, which the next writer's open writes "
+                     "back (a read-only open reads it from there)");
+    return 1;
 }
 
 /* A valid batch is reported and counted; a batch after missing offsets is
@@ -180,11 +261,11 @@ void evl_scan_batches(evl_scan *s, uint64_t limit)
 {
     evlog_scan_segment *g = &s->seg;
     uint64_t pos = EVL_SEG_HEADER_SIZE, expect = g->base_offset;
-    int active = g->last && !g->sealed;
+    int open = s->seg_open;
 
     while (pos < limit && !s->stopped && !s->err) {
         evl_batch b;
-        if (!g->sealed && !g->last && limit >= EVL_FOOTER_SIZE && pos == limit - EVL_FOOTER_SIZE &&
+        if (!g->sealed && !open && limit >= EVL_FOOTER_SIZE && pos == limit - EVL_FOOTER_SIZE &&
             evl_scan_batch_at(s, pos, limit, expect, &b) != EVL_OK)
             break; /* where the missing or invalid footer is: reported already */
         evl_check c = evl_scan_batch_at(s, pos, limit, expect, &b);
@@ -248,11 +329,15 @@ void evl_scan_batches(evl_scan *s, uint64_t limit)
             pos += b.length;
             continue;
         }
+        if (side_batch(s, pos, expect))
+            break;
+        if (open && seal_not_cut(s, pos, limit, expect))
+            break;
         z = evl_scan_next_nonzero(s, pos, limit);
         if (z >= limit) {
             /* zeros up to the end: the end of the data of an unsealed
              * segment, unless the durable point or a footer says more */
-            if (g->sealed || (active && evl_scan_before_durable(s, pos))) {
+            if (g->sealed || (open && evl_scan_before_durable(s, pos))) {
                 uint64_t end = limit;
                 if (!g->sealed && g->base_offset == s->log.durable_segment)
                     end = s->log.durable_pos;
@@ -263,10 +348,12 @@ void evl_scan_batches(evl_scan *s, uint64_t limit)
                                  g->sealed ? s->seg_limit_offset : s->log.durable_offset,
                                  g->sealed ? "zero bytes before the footer"
                                            : "zero bytes before the durable point");
+            } else if (open && !g->last) {
+                torn_tail(s, pos, limit, expect, c); /* and no footer */
             }
             break;
         }
-        if (active && !evl_scan_before_durable(s, pos)) {
+        if (open && !evl_scan_before_durable(s, pos)) {
             torn_tail(s, pos, limit, expect, c);
             break;
         }
@@ -296,12 +383,16 @@ void evl_scan_batches(evl_scan *s, uint64_t limit)
         z = g->sealed ? limit : evl_scan_end_nonzero(s, pos, limit);
         /* in the active segment, at least the durable offsets are lost */
         q = s->seg_limit_offset;
-        if (q == EVLOG_NO_OFFSET && active && s->log.durable_offset > expect)
+        if (q == EVLOG_NO_OFFSET && open && s->log.durable_offset > expect)
             q = s->log.durable_offset;
         evl_scan_problem(s, EVLOG_PROBLEM_BAD_BATCH, EVLOG_SEV_ERROR, g->file, pos, z - pos, expect,
                          q, why);
         break;
     }
+    /* batches up to the end of a segment that is not the last, and no
+     * footer after them: its seal never became durable either */
+    if (open && !g->last && !g->sealed && pos >= limit && !s->stopped && !s->err)
+        torn_tail(s, limit, limit, expect, EVL_BAD_SHORT);
     g->data_end = g->sealed ? g->data_end : (pos < limit ? pos : limit);
     g->next_offset = expect;
 }

@@ -3,8 +3,11 @@
  * index file is read and checked the way the library loads it (header,
  * entries checksum, order, bounds), and with EVLOG_SCAN_ENTRIES each entry
  * is checked against the segment: a valid batch with the entry's offset
- * must start at the entry's position. An index is a cache: the library
- * rebuilds an invalid one, so a problem here never loses a record.
+ * must start at the entry's position. An index is a cache: it is never
+ * synced (after a crash it may be stale: entries past a tail that was cut,
+ * or at batches a truncation rewrote), the library checks every entry it
+ * uses and rebuilds an invalid one, and `evlog repair` rewrites it, so a
+ * problem here never loses a record: it is a warning.
  */
 #include "inspect.h"
 
@@ -43,11 +46,10 @@ static const char *entry_why(evl_scan *s, const evl_index_header *h, const entry
 /* Read and check index file `fd` of the current segment as the library
  * loads it: header, size, entries checksum, coverage. Returns NULL with
  * *raw holding the header's count of entries (malloc'ed; NULL for none),
- * or why the index is invalid, with *ahead set when that is only the torn
- * tail of the active segment (a warning). Out of memory, it returns NULL
- * with s->err set. */
+ * or why the index is invalid. Out of memory, it returns NULL with s->err
+ * set. */
 static const char *load_index(evl_scan *s, int fd, evlog_scan_index *si, evl_index_header *h,
-                              uint8_t **raw, int *ahead)
+                              uint8_t **raw)
 {
     uint8_t hdr[EVL_INDEX_HEADER_SIZE];
     size_t bytes;
@@ -75,12 +77,12 @@ static const char *load_index(evl_scan *s, int fd, evlog_scan_index *si, evl_ind
     if (evl_hash(*raw, bytes, EVL_SEED_INDEX) != h->entries_checksum)
         return "entries checksum mismatch";
     if (h->covered_end > s->seg.data_end) {
-        /* an active segment's index saved before a torn tail was cut: the
-         * library rebuilds it at open */
-        if ((*ahead = s->seg.last && !s->seg.sealed))
-            return "covers more than the active segment's valid data (a torn tail); "
-                   "rebuilt at open";
-        return "covers more than the segment's data";
+        /* saved before a torn tail or a truncation cut the segment: stale */
+        if (s->seg.last && !s->seg.sealed)
+            return "covers more than the active segment's valid data (stale: saved before a "
+                   "torn tail or a truncation cut it); rebuilt at open";
+        return "covers more than the segment's data (stale: saved before a truncation cut "
+               "it); rebuilt when used";
     }
     return NULL;
 }
@@ -97,7 +99,6 @@ void evl_scan_index(evl_scan *s)
     uint8_t *raw = NULL;
     const char *why;
     uint64_t i, bad = 0, first_bad = 0;
-    int ahead = 0;
     int fd;
 
     evl_name(name, s->seg.base_offset, EVL_INDEX_SUFFIX);
@@ -112,7 +113,7 @@ void evl_scan_index(evl_scan *s)
                              "a sealed segment has no index; the library rebuilds it");
         return;
     }
-    why = load_index(s, fd, &si, &h, &raw, &ahead);
+    why = load_index(s, fd, &si, &h, &raw);
     if (s->err)
         goto done;
     if (!why) {
@@ -158,11 +159,13 @@ void evl_scan_index(evl_scan *s)
         s->fd = fd;
         s->fsize = si.size;
         s->wlen = 0;
+        /* a cache, stale or damaged: the library does not believe it, and
+         * rebuilds it; `evlog repair` rewrites it */
         if (why)
-            evl_scan_problem(s, EVLOG_PROBLEM_INDEX, ahead ? EVLOG_SEV_WARNING : EVLOG_SEV_ERROR,
-                             name, 0, si.size, 0, 0, why);
+            evl_scan_problem(s, EVLOG_PROBLEM_INDEX, EVLOG_SEV_WARNING, name, 0, si.size, 0, 0,
+                             why);
         else if (bad)
-            evl_scan_problem(s, EVLOG_PROBLEM_INDEX, EVLOG_SEV_ERROR, name,
+            evl_scan_problem(s, EVLOG_PROBLEM_INDEX, EVLOG_SEV_WARNING, name,
                              EVL_INDEX_HEADER_SIZE + first_bad * EVL_INDEX_ENTRY_SIZE,
                              EVL_INDEX_ENTRY_SIZE, 0, 0, ec[first_bad].why);
         s->fd = segfd;

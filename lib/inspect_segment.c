@@ -1,10 +1,16 @@
 /*
  * inspect_segment.c - one segment of evlog_scan (inspect.h): its header and
  * footer are read and judged first (a sealed segment ends with a footer
- * that describes it; the segments before the last must be sealed), the
- * SEGMENT event is reported, then its batches are scanned (or, for
+ * that describes it; the segments before the durable one must be sealed),
+ * the SEGMENT event is reported, then its batches are scanned (or, for
  * EVLOG_SCAN_QUICK and a valid footer, taken from the footer), compared
  * with the footer, added to the log's totals, and its index is checked.
+ *
+ * From the durable segment on, recovery scans every segment batch by
+ * batch, footer or not: a crash during a roll can leave one whose seal is
+ * in its mapping but not yet cut (the footer right after its last batch),
+ * or, after a power loss, with no footer at all (a torn tail: it and the
+ * later segments were never durable). inspect_batch.c tells which.
  */
 #include "inspect.h"
 
@@ -47,10 +53,13 @@ static const char *read_header(evl_scan *s, evl_scan_ent *e, evl_check *hc)
 }
 
 /* Read and judge the footer: a sealed segment ends with one that describes
- * it, and every segment but the last must be sealed. Fills the segment's
+ * it, and a segment that recovery trusts by its footer alone (`required`:
+ * one before the durable segment) must be sealed. Fills the segment's
  * footer fields and `sealed` when it is valid. Returns NULL, or why the
- * footer wanted is not there. */
-static const char *read_footer(evl_scan *s)
+ * footer wanted is not there. A footer that is damaged is reported
+ * wherever it is: a seal writes it whole and syncs it before the file is
+ * cut to it. */
+static const char *read_footer(evl_scan *s, int required)
 {
     evlog_scan_segment *g = &s->seg;
     uint8_t buf[EVL_FOOTER_SIZE];
@@ -61,7 +70,7 @@ static const char *read_footer(evl_scan *s)
     if (s->fsize < EVL_SEG_HEADER_SIZE + EVL_FOOTER_SIZE ||
         s->io->pread(s->io, s->fd, buf, EVL_FOOTER_SIZE, s->fsize - EVL_FOOTER_SIZE) !=
             EVL_FOOTER_SIZE)
-        return g->last ? NULL : "no footer";
+        return required ? "no footer" : NULL;
     c = evl_footer_decode(&f, buf);
     if (c == EVL_OK && f.base_offset != g->base_offset)
         why = "the footer's base offset is not the segment's";
@@ -72,7 +81,7 @@ static const char *read_footer(evl_scan *s)
     else if (c == EVL_BAD_HEADER && memcmp(buf, EVL_FOOTER_MAGIC, 8) == 0)
         why = "invalid footer";
     else if (c != EVL_OK)
-        why = g->last ? NULL : "no footer";
+        why = required ? "no footer" : NULL;
     if (c == EVL_OK && !why) {
         g->sealed = 1;
         g->footer_next_offset = f.next_offset;
@@ -147,6 +156,26 @@ static void add_totals(evl_scan *s)
     }
 }
 
+/* A segment after a torn tail that spans a roll (s->tail_seen): never
+ * durable, and removed by a writer's open. It is reported whole as part of
+ * the torn tail; its batches are not read. */
+static void after_tail(evl_scan *s)
+{
+    evlog_scan_segment *g = &s->seg;
+    evlog_scan_event ev;
+    g->next_offset = g->base_offset;
+    if (!g->sealed) /* no batch read: they end where they start */
+        g->data_end = EVL_SEG_HEADER_SIZE < s->fsize ? EVL_SEG_HEADER_SIZE : s->fsize;
+    evl_scan_problem(s, EVLOG_PROBLEM_TORN_TAIL, EVLOG_SEV_WARNING, g->file, 0, s->fsize,
+                     g->base_offset, g->sealed ? g->footer_next_offset : EVLOG_NO_OFFSET,
+                     s->tail_why);
+    if (s->stopped || s->err)
+        return;
+    evl_scan_event_init(&ev, EVLOG_EV_SEGMENT_END);
+    ev.segment = g;
+    evl_scan_emit(s, &ev);
+}
+
 /* A segment that cannot be opened is one IO problem and ends the log for
  * readers; its header and footer problems are reported after its SEGMENT
  * event, so that a callback knows the file they speak of. */
@@ -162,9 +191,10 @@ void evl_scan_segment(evl_scan *s, size_t i)
     memset(g, 0, sizeof *g);
     g->file = e->name;
     g->base_offset = e->base;
-    g->last = i + 1 == s->nsegs;
+    g->last = s->only ? s->only_last : i + 1 == s->nsegs;
     g->first_offset = EVLOG_NO_OFFSET;
     s->seg_damaged = 0;
+    s->seg_open = 0;
     s->wlen = 0;
     if ((s->fd = s->io->open(s->io, s->dirfd, e->name, EVL_O_RDONLY)) < 0 ||
         s->io->size(s->io, s->fd, &s->fsize) != 0) {
@@ -179,13 +209,20 @@ void evl_scan_segment(evl_scan *s, size_t i)
     g->size = s->fsize;
     s->budget = EVL_SCAN_RESYNC_BUDGET + 4 * s->fsize;
     hwhy = read_header(s, e, &hc);
-    fwhy = read_footer(s);
+    fwhy = read_footer(s, !g->last && g->base_offset < s->scan_from && !s->tail_seen);
     s->seg_limit_offset = g->sealed ? g->footer_next_offset
-                          : g->last ? EVLOG_NO_OFFSET : s->segs[i + 1].base;
+                          : g->last ? EVLOG_NO_OFFSET
+                          : s->only ? s->only_next : s->segs[i + 1].base;
+    s->seg_open = !g->sealed && (g->last || (g->base_offset >= s->scan_from && !fwhy));
 
     evl_scan_event_init(&ev, EVLOG_EV_SEGMENT);
     ev.segment = g;
     rc = evl_scan_emit(s, &ev);
+    if (s->tail_seen) {
+        if (!s->stopped)
+            after_tail(s);
+        goto out;
+    }
     header_footer_problems(s, hc, hwhy, fwhy);
     /* a file that is not a segment at all (no magic) is one problem, not a
      * series of damaged batches */

@@ -64,6 +64,18 @@ static void note_problem(evl_rctx *c, const evlog_scan_problem *p)
     case EVLOG_PROBLEM_CHECKPOINT:
         if (p->severity == EVLOG_SEV_ERROR)
             c->ckpt_bad = 1;
+        /* a damaged slot (the problem names its bytes) is written again */
+        if (p->length > 0 && p->length <= EVL_CKPT_SLOT_SIZE &&
+            p->pos % EVL_CKPT_SLOT_SIZE == 0 && p->pos < 2 * EVL_CKPT_SLOT_SIZE)
+            c->slot_bad |= 1u << (p->pos / EVL_CKPT_SLOT_SIZE);
+        return;
+    case EVLOG_PROBLEM_TRUNCATE_PENDING:
+        /* a stale truncate.pending goes, as a writer's open removes it; a
+         * truncation in progress is the next writer's to finish (its batch
+         * in place may be torn, and this file holds its durable copy) */
+        if (!strcmp(p->file, EVL_SIDE_NAME) && c->log.pending_truncate == EVLOG_NO_OFFSET &&
+            add_remove(c, p->file))
+            c->fatal = EVLOG_ENOMEM;
         return;
     case EVLOG_PROBLEM_GAP:
         if (!g) {
@@ -79,8 +91,15 @@ static void note_problem(evl_rctx *c, const evlog_scan_problem *p)
         return;
     switch (p->code) {
     case EVLOG_PROBLEM_TORN_TAIL:
-        g->torn = 1;
-        g->torn_pos = p->pos;
+        if (p->pos == 0 && p->length == g->size) {
+            g->after_tail = 1; /* the whole segment: after a torn tail */
+        } else {
+            g->torn = 1;
+            g->torn_pos = p->pos;
+        }
+        break;
+    case EVLOG_PROBLEM_SEAL_UNFINISHED:
+        g->seal_unfinished = 1;
         break;
     case EVLOG_PROBLEM_UNFINISHED:
         g->unfinished = 1;
@@ -162,6 +181,7 @@ static int collect_cb(const evlog_scan_event *ev, void *payload)
     case EVLOG_EV_PROBLEM:
         note_problem(c, ev->problem);
         break;
+    case EVLOG_EV_LOG: /* the checkpoint's, for the problems to come */
     case EVLOG_EV_END:
         c->log = *ev->log;
         break;
@@ -189,13 +209,17 @@ uint64_t evl_repair_seg_end(const evl_rseg *g)
 
 /* The plan: leftovers go; a header whose batches are not whole makes its
  * segment damaged from the start; the segments before the first damage
- * are fixed where that loses nothing (unfinished ones removed, torn tails
- * zeroed); then the first damage is cut out with EVLOG_REPAIR_QUARANTINE,
- * or reported as unrepaired (EVLOG_ECORRUPT); last, the checkpoint is
- * rewritten when the end of the log moved or it disagreed. */
+ * are fixed where that loses nothing, as a writer's open would (unfinished
+ * ones removed, unfinished seals finished, torn tails zeroed, and the
+ * segments after a torn tail that spans a roll moved out: never durable);
+ * then the first damage is cut out with EVLOG_REPAIR_QUARANTINE, or
+ * reported as unrepaired (EVLOG_ECORRUPT); last, the checkpoint is
+ * rewritten when the end of the log moved, it disagreed, or a slot of it
+ * is damaged (not while a truncation is in progress: its truncate.pending
+ * names the checkpoint that recorded it). */
 static int plan(evl_rctx *c)
 {
-    size_t i, k, nsegs = c->n;
+    size_t i, k, t, fix, nsegs = c->n;
     uint64_t lost_end = 0;
     int rc, changed = 0;
 
@@ -214,7 +238,23 @@ static int plan(evl_rctx *c)
     }
     for (k = 0; k < c->n && !c->segs[k].damaged; k++)
         ;
-    for (i = 0; i < k; i++) {
+    fix = k;
+    for (t = 0; t < k && !c->segs[t].after_tail; t++)
+        ;
+    if (t > 0 && t < k) {
+        /* a torn tail that spans a roll: the later segments go, newest
+         * first, so that a crash half-way leaves segments that follow one
+         * another; the torn one becomes the last, and its tail is zeroed */
+        for (i = c->n; i > t; i--)
+            if ((rc = evl_repair_move_out(c, &c->segs[i - 1],
+                                          "a segment after a torn tail: never made durable; "
+                                          "moved out, as a writer's open removes it")) != 0)
+                return rc;
+        c->segs[t - 1].last = 1;
+        fix = nsegs = t;
+        changed = 1;
+    }
+    for (i = 0; i < fix; i++) {
         evl_rseg *g = &c->segs[i];
         if (g->unfinished) {
             nsegs = i;
@@ -264,9 +304,13 @@ static int plan(evl_rctx *c)
         }
         changed = 1;
     }
-    if ((changed || c->ckpt_bad || c->start_gap) &&
+    if ((changed || c->ckpt_bad || c->start_gap ||
+         (c->slot_bad && c->log.pending_truncate == EVLOG_NO_OFFSET)) &&
         (rc = evl_repair_write_checkpoint(c, nsegs,
-                                          "the checkpoint must name the log's new end")) != 0)
+                                          changed || c->ckpt_bad || c->start_gap
+                                              ? "the checkpoint must name the log's new end"
+                                              : "a checkpoint slot is damaged: written "
+                                                "again")) != 0)
         return rc;
     if (!(c->flags & EVLOG_REPAIR_DRY_RUN) && (rc = c->io->sync_dir(c->io, c->dirfd)) < 0)
         return evl_repair_io_code(rc);

@@ -35,6 +35,8 @@ typedef struct evl_rseg {
     uint64_t damage_end;    /* the largest known offset end of its damage */
     int torn;
     uint64_t torn_pos;
+    int seal_unfinished;    /* its footer follows its last batch, the file not cut to it */
+    int after_tail;         /* a whole segment after a torn tail: never durable */
 } evl_rseg;
 
 typedef struct evl_rctx {
@@ -54,6 +56,7 @@ typedef struct evl_rctx {
     int first_gap;          /* a GAP was reported for the segment to come */
     int start_gap;          /* the first segment starts after the start offset */
     int ckpt_bad;           /* the checkpoint disagrees with the segments */
+    unsigned slot_bad;      /* bit k: checkpoint slot k is damaged */
 } evl_rctx;
 
 /*-******************* repair.c *******************/
@@ -73,7 +76,8 @@ int evl_repair_act(evl_rctx *c, int kind, const char *file, uint64_t pos, uint64
                    const char *broken, uint64_t first, uint64_t end, const char *reason);
 /* An evlog code for a negative errno of the I/O table. */
 int evl_repair_io_code(int neg);
-/* Delete a leftover temporary file or an orphan index. */
+/* Delete a leftover temporary file, an orphan index or a stale
+ * truncate.pending. */
 int evl_repair_remove_file(evl_rctx *c, const char *name);
 /* Delete an all-zero segment whose creation never completed, and its index. */
 int evl_repair_remove_unfinished(evl_rctx *c, const evl_rseg *g);
@@ -89,7 +93,8 @@ int evl_repair_move_out(evl_rctx *c, const evl_rseg *g, const char *why);
  * seal it there (or zero them when it is the active segment). */
 int evl_repair_cut(evl_rctx *c, size_t k, uint64_t lost_end);
 /* Rewrite the checkpoint to name the end of the log as the first `nsegs`
- * segments now leave it, synced. */
+ * segments now leave it, synced; twice when the other slot is damaged too
+ * (c->slot_bad), so that both hold it. */
 int evl_repair_write_checkpoint(evl_rctx *c, size_t nsegs, const char *why);
 
 #endif /* EVLOG_REPAIR_H */

@@ -289,7 +289,9 @@ int evl_repair_remove_file(evl_rctx *c, const char *name)
 {
     int rc;
     if (evl_repair_act(c, EVLOG_ACT_REMOVE_FILE, name, 0, 0, NULL, 0, 0,
-                       "a leftover temporary file or an index without its segment") &&
+                       strcmp(name, EVL_SIDE_NAME) == 0
+                           ? "a stale truncate.pending: its truncation is finished"
+                           : "a leftover temporary file or an index without its segment") &&
         (rc = c->io->unlink(c->io, c->dirfd, name)) < 0 && rc != -ENOENT)
         return evl_repair_io_code(rc);
     return 0;
@@ -316,6 +318,21 @@ int evl_repair_fix_segment(evl_rctx *c, evl_rseg *g)
     int rc;
     if (g->header_bad && (rc = write_header(c, g)) != 0)
         return rc;
+    if (g->seal_unfinished && !g->footer_bad) {
+        /* the footer after the last batch is the one the batches determine
+         * (the scan compared them): finish the seal as a writer's open
+         * does, cutting the file after it; anything but zeros past it is
+         * kept */
+        if ((rc = keep_tail(c, g, g->data_end + EVL_FOOTER_SIZE, kept, sizeof kept)) != 0)
+            return rc;
+        if (evl_repair_act(c, EVLOG_ACT_WRITE_FOOTER, g->name, g->data_end, g->size - g->data_end,
+                           kept[0] ? kept : NULL, 0, 0,
+                           "seal not finished (the file was not cut after its footer): "
+                           "footer written again, the file cut after it") &&
+            (rc = seal_at(c, g, g->data_end)) != 0)
+            return rc;
+        g->sealed = 1;
+    }
     if (g->footer_bad) {
         /* the batches are whole: the footer they determine is written again */
         if ((rc = keep_tail(c, g, g->data_end, kept, sizeof kept)) != 0)
@@ -397,7 +414,7 @@ int evl_repair_write_checkpoint(evl_rctx *c, size_t nsegs, const char *why)
     uint8_t buf[EVL_CKPT_SLOT_SIZE];
     evl_ckpt ck;
     uint64_t end;
-    int fd, rc;
+    int fd, rc, k;
     const evl_rseg *last = nsegs ? &c->segs[nsegs - 1] : NULL;
 
     end = last ? last->next_offset : c->n ? c->segs[0].base : c->log.start_offset;
@@ -424,7 +441,18 @@ int evl_repair_write_checkpoint(evl_rctx *c, size_t nsegs, const char *why)
         if (rc < 0)
             return evl_repair_io_code(rc);
     }
-    evl_ckpt_encode(buf, &ck);
-    return write_synced(c, EVL_CKPT_NAME, 1, buf, sizeof buf, (ck.seq % 2) * EVL_CKPT_SLOT_SIZE,
-                        EVLOG_NO_OFFSET);
+    for (k = 0;; k++) {
+        evl_ckpt_encode(buf, &ck);
+        if ((rc = write_synced(c, EVL_CKPT_NAME, 1, buf, sizeof buf,
+                               (ck.seq % 2) * EVL_CKPT_SLOT_SIZE, EVLOG_NO_OFFSET)) != 0)
+            return rc;
+        /* the other slot held no valid checkpoint either: the same, once more */
+        if (k > 0 || !(c->slot_bad & (1u << ((ck.seq + 1) % 2))))
+            return 0;
+        ck.seq++;
+        if (!evl_repair_act(c, EVLOG_ACT_WRITE_CHECKPOINT, EVL_CKPT_NAME,
+                            (ck.seq % 2) * EVL_CKPT_SLOT_SIZE, EVL_CKPT_SLOT_SIZE, NULL, 0, 0,
+                            "the other checkpoint slot is damaged too: written again"))
+            return 0;
+    }
 }

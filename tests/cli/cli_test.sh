@@ -56,6 +56,23 @@ mklog() {
     SIZE0=$(stat -c %s "$1/$SEG0")
     [ "$SEG1" != "$SEG0" ] && [ $((BASE1 % 50)) = 0 ] || fail "mklog: not two segments ($SEG1)"
 }
+# mkroll DIR: the log of mklog, with the checkpoint it had after its first
+# 100 records (durable segment: the first). A checkpoint is a lower bound
+# of what is durable, so this is what a crash during the roll from the first
+# segment to the second can leave, before the checkpoint moved on.
+mkroll() {
+    rm -rf "$1"
+    seq 1 100 | "$EVLOG" append --segment-bytes 8192 --batch 50 --timestamp 2024-01-01T00:00:00Z "$1" \
+        || fail "append failed"
+    cp "$1/checkpoint" "$1.ckpt"
+    seq 101 1000 | "$EVLOG" append --segment-bytes 8192 --batch 50 --timestamp 2024-01-01T00:00:00Z "$1" \
+        || fail "append failed"
+    cp "$1.ckpt" "$1/checkpoint"
+    SEG1=$(cd "$1" && ls -- *.log | tail -n 1)
+    BASE1=$((10#${SEG1%.log}))
+    SIZE0=$(stat -c %s "$1/$SEG0")
+    [ "$SEG1" != "$SEG0" ] || fail "mkroll: not two segments"
+}
 # data_end DIR FILE: where the batches of segment FILE end (stat --json)
 data_end() {
     "$EVLOG" stat --json "$1" | grep "\"file\":\"$2\"" | sed 's/.*"data_end":\([0-9]*\).*/\1/'
@@ -286,6 +303,55 @@ case_torn_tail() {
     [ "$(stat -c %s "log/$SEG1")" = 8192 ] || fail "the active segment changed size"
 }
 
+# A crash during a roll, after the footer went after the last batch of the
+# first segment but before the sealer cut the file to it: the segment is
+# still at its preallocated size. Recovery finishes the seal: a warning.
+# The same file before the checkpoint's durable segment is an error.
+case_seal_unfinished() {
+    mklog log
+    truncate -s 8192 "log/$SEG0"
+    expect_rc 1 "$EVLOG" verify log; expect_out "error: $SEG0: .*no footer \[segment_footer\]"
+    mkroll log
+    truncate -s 8192 "log/$SEG0"
+    expect_rc 0 "$EVLOG" verify log
+    expect_out "warning: $SEG0: bytes $(( SIZE0 - 80 ))..$(( SIZE0 - 1 )) (80 bytes): seal not finished.*\[seal_unfinished\]"
+    expect_out "1000 records, start offset 0, end offset 1000: 0 errors, 1 warnings (ok)"
+    expect_rc 1 "$EVLOG" verify --strict log
+    expect_rc 0 "$EVLOG" stat --json log; expect_out '"file":"'$SEG0'".*"state":"sealed"'
+    expect_rc 0 "$EVLOG" cat log; [ "$(cat out.txt)" = "$(seq 1 1000)" ] || fail "records"
+    cp -r log log2
+    expect_rc 0 "$EVLOG" repair log; expect_out "write_footer $SEG0 bytes $(( SIZE0 - 80 ))..8191: seal not finished"
+    [ "$(stat -c %s "log/$SEG0")" = "$SIZE0" ] || fail "repair did not cut the file after its footer"
+    expect_rc 0 "$EVLOG" verify --strict log
+    # the writer's open finishes it too
+    printf 'x\n' | "$EVLOG" append log2 >/dev/null 2>&1 || fail "the writer does not open"
+    [ "$(stat -c %s "log2/$SEG0")" = "$SIZE0" ] || fail "the writer did not finish the seal"
+    expect_rc 0 "$EVLOG" verify --strict log2
+}
+
+# A power loss during a roll lost the first segment's footer (never synced):
+# past the checkpoint's durable segment, that is a torn tail, and the later
+# segment was never durable either. Warnings; a writer's open cuts them.
+case_torn_roll() {
+    mkroll log
+    truncate -s $(( SIZE0 - 80 )) "log/$SEG0"
+    truncate -s 8192 "log/$SEG0"
+    expect_rc 0 "$EVLOG" verify log
+    expect_out "warning: $SEG0: byte $(( SIZE0 - 80 )): no footer after the last valid batch.*\[torn_tail\]; offsets affected: none"
+    expect_out "warning: $SEG1: bytes 0\.\..*a segment after a torn tail.*\[torn_tail\]; offsets affected: $BASE1\.\."
+    expect_out "end offset $BASE1: 0 errors, 2 warnings (ok)"
+    expect_no_out "segment_gap"; expect_no_out "segment_footer"
+    expect_rc 0 "$EVLOG" cat log; [ "$(cat out.txt)" = "$(seq 1 "$BASE1")" ] || fail "records before the tail"
+    expect_rc 0 "$EVLOG" repair log
+    expect_out "move_segment $SEG1 .*never made durable"; expect_out "zero_tail $SEG0 bytes $(( SIZE0 - 80 ))..8191"
+    expect_out "write_checkpoint"
+    [ -f "log/$SEG1.0.broken" ] || fail "the later segment was not kept"
+    expect_rc 0 "$EVLOG" verify --strict log
+    expect_rc 0 "$EVLOG" cat log; [ "$(cat out.txt)" = "$(seq 1 "$BASE1")" ] || fail "records after repair"
+    seq 1 2 | "$EVLOG" append -v log >out.txt || fail "the repaired log does not open"
+    expect_out "offsets $BASE1..$(( BASE1 + 1 ))"
+}
+
 case_index_deleted() {
     mklog log
     cp "log/$IDX0" idx.orig
@@ -296,18 +362,38 @@ case_index_deleted() {
     expect_rc 0 "$EVLOG" verify --strict log
 }
 
+# An index is a cache (the library checks what it uses and rebuilds it):
+# garbage in it is a warning, and repair rewrites it.
 case_index_garbage() {
     mklog log
     cp "log/$IDX0" idx.orig
     head -c 100 /dev/urandom >"log/$IDX0"
-    expect_rc 1 "$EVLOG" verify log; expect_out "$IDX0: .*\[index\]"
-    expect_rc 1 "$EVLOG" dump --index log; expect_out "INVALID"
+    expect_rc 0 "$EVLOG" verify log; expect_out "warning: $IDX0: .*\[index\]"
+    expect_rc 1 "$EVLOG" verify --strict log
+    expect_rc 0 "$EVLOG" dump --index log; expect_out "INVALID"
+    expect_rc 0 "$EVLOG" cat log; [ "$(wc -l <out.txt)" = 1000 ] || fail "records lost"
     expect_rc 0 "$EVLOG" repair log
     cmp -s idx.orig "log/$IDX0" || fail "the rebuilt index is not the library's"
     # an entry pointing at the wrong batch
     printf '\001' | dd of="log/$IDX0" bs=1 seek=64 conv=notrunc status=none
-    expect_rc 1 "$EVLOG" verify log; expect_out "\[index\]"
+    expect_rc 0 "$EVLOG" verify log; expect_out "warning: $IDX0: .*\[index\]"
     expect_rc 0 "$EVLOG" repair log
+    expect_rc 0 "$EVLOG" verify --strict log
+}
+
+# An index is never synced: after a power loss, the one written before a
+# truncation may be back, its entries past the cut. A warning; rebuilt.
+case_index_stale() {
+    local trunc=${EVLOG_TRUNCATE_BACK:-}
+    [ -n "$trunc" ] && [ -x "$trunc" ] || { echo "  (no EVLOG_TRUNCATE_BACK helper: skipped)"; return; }
+    mklog log
+    cp "log/$IDX0" idx.old
+    "$trunc" --segment-bytes 8192 log 100 || fail "truncate_back failed"
+    cp idx.old "log/$IDX0"
+    expect_rc 0 "$EVLOG" verify log; expect_out "warning: $IDX0: .*stale.*\[index\]"
+    expect_no_out "^error"
+    expect_rc 0 "$EVLOG" cat log; [ "$(cat out.txt)" = "$(seq 1 100)" ] || fail "records"
+    expect_rc 0 "$EVLOG" repair log; expect_out "write_index $SEG0"
     expect_rc 0 "$EVLOG" verify --strict log
 }
 
@@ -327,6 +413,72 @@ case_header() {
     expect_rc 0 "$EVLOG" repair log; expect_out "write_header"
     expect_rc 0 "$EVLOG" verify --strict log
     expect_rc 0 "$EVLOG" cat log; [ "$(wc -l <out.txt)" = 1000 ] || fail "records lost"
+}
+
+# The checkpoint's two slots: a damaged one is reported with its bytes; a
+# warning while the other slot is valid, an error when none is. A slot
+# never written (zeros) is fine. Repair writes the damaged slots again.
+case_checkpoint_slot() {
+    mklog log
+    cp log/checkpoint ckpt.orig
+    local s0 s1 old
+    s0=$(od -An -tu8 -j16 -N8 log/checkpoint | tr -d ' ')
+    s1=$(od -An -tu8 -j144 -N8 log/checkpoint | tr -d ' ')
+    [ "$s0" -gt 0 ] && [ "$s1" -gt 0 ] || fail "both slots should have been written ($s0, $s1)"
+    old=$(( s0 < s1 ? 0 : 128 )) # the slot of the older checkpoint
+    flip log/checkpoint 17
+    expect_rc 0 "$EVLOG" verify log
+    expect_out "warning: checkpoint: bytes 0..127 (128 bytes): checkpoint slot damaged (checksum mismatch); the other slot is used \[checkpoint\]"
+    expect_rc 1 "$EVLOG" verify --strict log
+    expect_rc 0 "$EVLOG" repair log; expect_out "write_checkpoint"
+    expect_rc 0 "$EVLOG" verify --strict log
+    # both slots damaged: no valid slot remains
+    cp ckpt.orig log/checkpoint
+    flip log/checkpoint 0; flip log/checkpoint 250
+    expect_rc 1 "$EVLOG" verify log
+    expect_out "error: checkpoint: bytes 0..127 .*(no checkpoint magic), and no valid slot remains"
+    expect_out "error: checkpoint: bytes 128..255 .*(checksum mismatch), and no valid slot remains"
+    expect_rc 0 "$EVLOG" cat log; [ "$(wc -l <out.txt)" = 1000 ] || fail "records lost"
+    expect_rc 0 "$EVLOG" repair log; expect_out "write_checkpoint checkpoint bytes 128..255"
+    expect_out "write_checkpoint checkpoint bytes 0..127"
+    expect_rc 0 "$EVLOG" verify --strict log
+    # a slot never written
+    cp ckpt.orig log/checkpoint
+    dd if=/dev/zero of=log/checkpoint bs=1 seek=$old count=128 conv=notrunc status=none
+    expect_rc 0 "$EVLOG" verify --strict log
+}
+
+# truncate.pending is the log's own file: stale without a pending
+# truncation (repair removes it, as a writer's open does), else a
+# truncation in progress, which the next writer's open finishes, also when
+# the batch it rewrote in place is torn (truncate.pending holds its copy).
+case_truncate_pending() {
+    mklog log
+    printf 'EVLOGTRP stale' >log/truncate.pending
+    expect_rc 0 "$EVLOG" verify log; expect_no_out "unknown_file"
+    expect_out "warning: truncate.pending: .*stale: .*\[truncate_pending\]"
+    expect_rc 0 "$EVLOG" repair log; expect_out "remove_file truncate.pending"
+    [ ! -e log/truncate.pending ] || fail "the stale truncate.pending is still there"
+    expect_rc 0 "$EVLOG" verify --strict log
+    local trunc=${EVLOG_TRUNCATE_BACK:-}
+    [ -n "$trunc" ] && [ -x "$trunc" ] || { echo "  (no EVLOG_TRUNCATE_BACK helper: skipped)"; return; }
+    # killed while it rewrote the batch 950..999 to keep 950..974, torn
+    expect_rc 9 "$trunc" --torn --segment-bytes 8192 log 975
+    [ -f log/truncate.pending ] || fail "no truncate.pending"
+    expect_rc 0 "$EVLOG" verify log
+    expect_out "warning: truncate.pending: .*truncation in progress: .*\[truncate_pending\]; offsets affected: 950..974"
+    expect_out "warning: $SEG1: .*the batch it was rewriting here is torn.*\[truncate_pending\]; offsets affected: 950..974"
+    expect_out "end offset 975: 0 errors, "
+    expect_no_out "torn_tail"
+    expect_rc 0 "$EVLOG" cat log; [ "$(cat out.txt)" = "$(seq 1 975)" ] || fail "records during the truncation"
+    sums log | grep -v '\.index$' >before.txt
+    expect_rc 0 "$EVLOG" repair log # the next writer's to finish; indexes may be rebuilt
+    sums log | grep -v '\.index$' >after.txt
+    cmp -s before.txt after.txt || fail "repair touched a truncation in progress"
+    printf 'x\n' | "$EVLOG" append --segment-bytes 8192 log >/dev/null 2>&1 || fail "the writer does not open"
+    expect_rc 0 "$EVLOG" cat log; [ "$(cat out.txt)" = "$(seq 1 975; echo x)" ] || fail "records after the writer"
+    [ ! -e log/truncate.pending ] || fail "truncate.pending left after the truncation finished"
+    expect_rc 0 "$EVLOG" verify --strict log
 }
 
 case_unknown_file() {
@@ -427,9 +579,9 @@ run_case() {
 
 if [ $# -eq 0 ]; then
     set -- usage healthy golden roundtrip cat_ranges follow follow_roll follow_truncate flip_sealed \
-        zeroed_range cut_tail \
-        torn_tail index_deleted index_garbage footer header unknown_file empty_dir not_a_log \
-        read_only dry_run locked fuzz
+        zeroed_range cut_tail torn_tail seal_unfinished torn_roll \
+        index_deleted index_garbage index_stale footer header checkpoint_slot truncate_pending \
+        unknown_file empty_dir not_a_log read_only dry_run locked fuzz
 fi
 for c in "$@"; do run_case "$c"; done
 echo "$PASSED passed, $FAILED failed"
