@@ -193,4 +193,16 @@ static inline void *evl_grow(void *arr, size_t n, size_t *cap, size_t size, size
     return q;
 }
 
+/* A segment event takes a valid footer's figures: the segment is sealed. */
+static inline void evl_scan_take_footer(evlog_scan_segment *g, const evl_footer *f)
+{
+    g->sealed = 1;
+    g->footer_next_offset = f->next_offset;
+    g->footer_records = f->records;
+    g->footer_batches = f->batches;
+    g->footer_min_timestamp = f->min_ts;
+    g->footer_max_timestamp = f->max_ts;
+    g->data_end = f->data_end;
+}
+
 #endif /* EVLOG_INSPECT_H */

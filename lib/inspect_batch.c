@@ -212,13 +212,7 @@ static int seal_not_cut(evl_scan *s, uint64_t pos, uint64_t limit, uint64_t expe
         evl_footer_decode(&f, p) != EVL_OK || f.base_offset != g->base_offset ||
         f.data_end != pos || f.next_offset != expect)
         return 0;
-    g->sealed = 1;
-    g->footer_next_offset = f.next_offset;
-    g->footer_records = f.records;
-    g->footer_batches = f.batches;
-    g->footer_min_timestamp = f.min_ts;
-    g->footer_max_timestamp = f.max_ts;
-    g->data_end = pos;
+    evl_scan_take_footer(g, &f); /* f.data_end == pos */
     s->seg_limit_offset = f.next_offset;
     evl_scan_problem(s, EVLOG_PROBLEM_SEAL_UNFINISHED, EVLOG_SEV_WARNING, g->file, pos,
                      EVL_FOOTER_SIZE, expect, expect,

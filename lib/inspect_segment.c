@@ -82,15 +82,8 @@ static const char *read_footer(evl_scan *s, int required)
         why = "invalid footer";
     else if (c != EVL_OK)
         why = required ? "no footer" : NULL;
-    if (c == EVL_OK && !why) {
-        g->sealed = 1;
-        g->footer_next_offset = f.next_offset;
-        g->footer_records = f.records;
-        g->footer_batches = f.batches;
-        g->footer_min_timestamp = f.min_ts;
-        g->footer_max_timestamp = f.max_ts;
-        g->data_end = f.data_end;
-    }
+    if (c == EVL_OK && !why)
+        evl_scan_take_footer(g, &f);
     return why;
 }
 
