@@ -639,7 +639,15 @@ uint64_t evlog_end_offset(const evlog *log)
 
 uint64_t evlog_durable_offset(const evlog *log)
 {
-    return log ? atomic_load(&((evlog *)log)->durable_offset) : 0;
+    uint64_t d, start;
+    if (!log)
+        return 0;
+    /* nothing below the start is readable, so the durable offset reported
+     * is at least the start; the one kept (and checkpointed) stays the
+     * point truly synced, which a truncate_front does not move */
+    d = atomic_load(&((evlog *)log)->durable_offset);
+    start = atomic_load(&((evlog *)log)->start_offset);
+    return d < start ? start : d;
 }
 
 /*-******************* close *******************/

@@ -348,6 +348,26 @@ static int create_first(evlog *log, uint64_t base)
     return evl_ckpt_write(log, &c, 1);
 }
 
+/* Remove every segment and start the log afresh at `start`. Writer only. */
+static int restart_at(evlog *log, uint64_t start)
+{
+    int rc = 0;
+    pthread_mutex_lock(&log->segs_mu);
+    while (log->nsegs > 0 && rc == 0) {
+        evl_seg *d = log->segs[log->nsegs - 1];
+        rc = evl_seg_remove_files(log, d->base);
+        if (d == log->active)
+            log->active = NULL;
+        log->nsegs--;
+        evl_seg_drop(log, d);
+    }
+    pthread_mutex_unlock(&log->segs_mu);
+    if (rc == 0 && (rc = log->io->sync_dir(log->io, log->dirfd)) < 0)
+        rc = evl_err(log, EVLOG_EIO, "%s: cannot sync directory: %s", log->dir,
+                     evl_errno_str(rc));
+    return rc < 0 ? rc : create_first(log, start);
+}
+
 int evl_recover(evlog *log)
 {
     listing l;
@@ -685,10 +705,6 @@ done:
             log->durable_seg = last->base;
             log->durable_pos = atomic_load(&last->end_pos);
         }
-        /* nothing below the start is readable: the durable offset, which
-         * speaks of the offsets below it, is at least the start */
-        if (atomic_load(&log->durable_offset) < atomic_load(&log->start_offset))
-            atomic_store(&log->durable_offset, atomic_load(&log->start_offset));
         if (have_ckpt && ck.durable_offset > end && !(log->flags & EVLOG_OPEN_DAMAGED)) {
             rc = evl_err(log, EVLOG_ECORRUPT,
                          "%s: the checkpoint names durable records up to offset %llu but the "
@@ -697,6 +713,18 @@ done:
                          (unsigned long long)end);
             goto out;
         }
+    }
+    if (have_ckpt && ck.start_offset > end) {
+        /* a truncate_front past records that a crash then lost: offsets below
+         * the durable start are never given out again (as Kafka keeps its
+         * log start offset), so the log goes on, empty, from the start */
+        if (log->read_only) {
+            atomic_store(&log->start_offset, ck.start_offset);
+            atomic_store(&log->end_offset, ck.start_offset);
+        } else if ((rc = restart_at(log, ck.start_offset)) < 0) {
+            goto out;
+        }
+        end = ck.start_offset;
     }
     rc = 0;
     /* a read-only handle shows a pending truncation's records: it cannot

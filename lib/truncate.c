@@ -348,8 +348,6 @@ int evlog_truncate_front(evlog *log, uint64_t offset)
     }
     /* the new start is durable before any file goes */
     atomic_store(&log->start_offset, offset);
-    if (atomic_load(&log->durable_offset) < offset)
-        atomic_store(&log->durable_offset, offset); /* nothing below the start is read */
     evl_ckpt_current(log, &c);
     if ((rc = evl_ckpt_write(log, &c, 1)) < 0)
         goto out;
