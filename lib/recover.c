@@ -102,11 +102,18 @@ static int push(evlog *log, evl_seg *s)
     return rc;
 }
 
-/* Map segment `s` to scan it: read-write at its capacity for a writer
- * (it may become the active segment), read-only at its size otherwise. */
-static int map_for_scan(evlog *log, evl_seg *s)
+/*
+ * Map segment `s`, of `size` bytes, to scan it: read-write at its capacity
+ * for a writer when the file has it all (it may become the active segment),
+ * read-only at its size otherwise. A file shorter than its capacity is
+ * extended only once the scan has found it sound (the torn-tail cut): an
+ * open that fails on damage leaves every file as it found it.
+ */
+static int map_for_scan(evlog *log, evl_seg *s, uint64_t size)
 {
-    return log->read_only ? evl_seg_map_ro(log, s) : evl_seg_open_active(log, s);
+    if (log->read_only || size < s->capacity)
+        return evl_seg_map_ro(log, s);
+    return evl_seg_open_active(log, s);
 }
 
 /*-******************* the side copy of a truncation *******************/
@@ -566,7 +573,7 @@ int evl_recover(evlog *log)
         }
         if (s->capacity < log->segment_bytes && !fr && !log->read_only)
             s->capacity = log->segment_bytes;
-        if ((rc = map_for_scan(log, s)) < 0) {
+        if ((rc = map_for_scan(log, s, size)) < 0) {
             evl_seg_unref(log, s);
             goto out;
         }
@@ -577,7 +584,11 @@ int evl_recover(evlog *log)
         if (!fr && limit - pos >= EVL_FOOTER_SIZE && evl_footer_decode(&f, s->map + pos) == EVL_OK &&
             f.base_offset == s->base && f.data_end == pos && f.next_offset == next) {
             /* sealed, but the cut of the file did not happen: finish it */
-            if (!log->read_only && ((rc = log->io->truncate(log->io, s->fd, pos + EVL_FOOTER_SIZE)) < 0 ||
+            if (!log->read_only && s->fd < 0 &&
+                (rc = log->io->open(log->io, log->dirfd, s->name, EVL_O_RDWR)) >= 0)
+                s->fd = rc;
+            if (!log->read_only && (rc < 0 ||
+                                    (rc = log->io->truncate(log->io, s->fd, pos + EVL_FOOTER_SIZE)) < 0 ||
                                     (rc = log->io->fsync(log->io, s->fd)) < 0)) {
                 evl_seg_unref(log, s);
                 rc = evl_err(log, EVLOG_EIO, "%s/%s: cannot finish sealing: %s", log->dir,

@@ -888,3 +888,70 @@ Test(regressions, truncate_back_into_a_segment_created_larger_lz4)
 {
     truncate_into_a_larger_segment(EVLOG_COMPRESS_LZ4);
 }
+
+/* The bytes of file `name` of the log, read whole; its size in *n. */
+static uint8_t *slurp(const char *name, size_t *n)
+{
+    char path[600];
+    struct stat st;
+    uint8_t *buf;
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", logdir, name);
+    cr_assert_eq(stat(path, &st), 0, "%s: %s", path, strerror(errno));
+    cr_assert_not_null(buf = malloc((size_t)st.st_size + 1));
+    cr_assert_not_null(f = fopen(path, "rb"));
+    *n = fread(buf, 1, (size_t)st.st_size, f);
+    fclose(f);
+    cr_assert_eq(*n, (size_t)st.st_size);
+    return buf;
+}
+
+/*
+ * Found by corrupt.every_cut_of_the_tail (CI, stride 13): the active
+ * segment cut short before its durable point. The writer's open mapped it
+ * for the scan at its capacity, which preallocated the file back to full
+ * size (and synced it) before the scan found the damage: the open failed
+ * with EVLOG_ECORRUPT as it should, but had changed the file. The cut was
+ * then seen as zeros instead of as a short file, and a batch whose last
+ * byte was a zero came back whole. An open that fails must leave every
+ * file as it found it.
+ */
+Test(regressions, failed_open_leaves_a_cut_segment_as_it_was)
+{
+    static const char seg[] = "00000000000000000000.log";
+    char path[600];
+    evlog_options o;
+    evlog *log = NULL;
+    uint8_t *before, *after;
+    size_t nb, na;
+    int i;
+
+    evlog_options_init(&o);
+    o.segment_bytes = 65536;
+    cr_assert_eq(evlog_open(&log, logdir, &o), 0);
+    for (i = 0; i < 8; i++)
+        append_n(log, 17, 1, 10);
+    cr_assert_eq(evlog_sync(log), 0);
+    evlog_close(log);
+
+    /* cut the file in the middle of its durable batches */
+    snprintf(path, sizeof path, "%s/%s", logdir, seg);
+    free(before = slurp(seg, &nb));
+    cr_assert_eq(nb, 65536, "the active segment is preallocated to its capacity");
+    cr_assert_eq(truncate(path, 2000), 0);
+    before = slurp(seg, &nb);
+
+    for (i = 0; i < 2; i++) { /* the writer, then a read-only handle */
+        o.flags = i ? EVLOG_READ_ONLY : 0;
+        cr_assert_eq(evlog_open(&log, logdir, &o), EVLOG_ECORRUPT,
+                     "a segment cut before its durable point opened");
+        evlog_close(log);
+        log = NULL;
+        after = slurp(seg, &na);
+        cr_assert_eq(na, nb, "a failed open changed the size of the segment from %zu to %zu",
+                     nb, na);
+        cr_assert(memcmp(before, after, nb) == 0, "a failed open changed the segment's bytes");
+        free(after);
+    }
+    free(before);
+}
