@@ -10,7 +10,8 @@
 #                                            full corruption sweep
 #
 # Options: --build DIR (default build-rel), --fuzz-build DIR (default
-# build-fuzz), --seed N (default: a fresh one, printed), --no-fuzz.
+# build-fuzz), --seed N (default: a fresh one, printed), --no-fuzz, and
+# --fuzz-only (the fuzzers alone: run it beside --no-fuzz to use two cores).
 # Each loop prints its figures; --long writes them all, with the CPU time,
 # to DIR/reliability-long.txt for docs/reliability.md.
 set -euo pipefail
@@ -21,6 +22,7 @@ build=build-rel
 fuzzbuild=build-fuzz
 seed=
 fuzz=1
+loops=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --ci) mode=ci ;;
@@ -30,7 +32,8 @@ while [ $# -gt 0 ]; do
     --fuzz-build) fuzzbuild=$2; shift ;;
     --seed) seed=$2; shift ;;
     --no-fuzz) fuzz=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --fuzz-only) loops=0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
   shift
@@ -43,10 +46,13 @@ jobs=$(nproc 2>/dev/null || echo 2)
 echo "== reliability ($mode), seed $seed"
 
 # 1. the loops, in the normal build
-cmake -S . -B "$build" -DEVLOG_BUILD_BENCH=OFF > /dev/null
-cmake --build "$build" -j "$jobs" > /dev/null
+if [ "$loops" = 1 ]; then
+  cmake -S . -B "$build" -DEVLOG_BUILD_BENCH=OFF > /dev/null
+  cmake --build "$build" -j "$jobs" > /dev/null
+fi
 rel="$build/tests/reliability"
 out="$build/reliability-$mode.txt"
+[ "$loops" = 1 ] || out="$build/reliability-$mode-fuzz.txt"
 : > "$out"
 
 run() { # name binary [env...]: run one test binary, keep its figures
@@ -66,7 +72,9 @@ run() { # name binary [env...]: run one test binary, keep its figures
 }
 
 status=0
-if [ "$mode" = ci ]; then
+if [ "$loops" = 0 ]; then
+  : # --fuzz-only
+elif [ "$mode" = ci ]; then
   run relio test_relio || status=1
   run regressions test_regressions || status=1
   run fault_loop test_fault_loop EVLOG_SEED="$seed" || status=1
