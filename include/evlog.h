@@ -95,7 +95,7 @@ typedef struct evlog_iter evlog_iter;
  * tests can inject faults through evlog_options.io; users leave it NULL. */
 struct evlog_io;
 
-#define EVLOG_OPTIONS_VERSION 1
+#define EVLOG_OPTIONS_VERSION 2 /* 2: linger_us */
 
 /* Sync modes (evlog_options.sync_mode). */
 #define EVLOG_SYNC_NONE 1     /* the OS writes back; evlog syncs at roll and close */
@@ -119,6 +119,10 @@ struct evlog_io;
 #define EVLOG_DEFAULT_SYNC_INTERVAL_MS 100u
 /* The largest batch, header included, whatever the segment size. */
 #define EVLOG_MAX_BATCH_BYTES (1u << 30)
+/* Lingering appends (evlog_options.linger_us): the open batch is closed
+ * once it holds this many bytes; linger_us is at most EVLOG_MAX_LINGER_US. */
+#define EVLOG_LINGER_BYTES (16u << 10)
+#define EVLOG_MAX_LINGER_US 1000000u
 
 /*
  * Options of evlog_open. Initialise with evlog_options_init(), then set the
@@ -134,7 +138,31 @@ typedef struct evlog_options {
     unsigned flags;                /* EVLOG_READ_ONLY, EVLOG_OPEN_DAMAGED */
     int compression;               /* EVLOG_COMPRESS_*; default EVLOG_COMPRESS_NONE */
     const struct evlog_io *io;     /* tests only: the I/O layer; NULL = POSIX */
+    /* version 2 */
+    uint32_t linger_us;            /* 0 (default): every evlog_append is a batch of
+                                      its own; > 0: appends linger (see below) */
 } evlog_options;
+
+/*
+ * Lingering appends. By default every evlog_append call is one batch, with
+ * its own 48-byte header and checksum, visible to readers when the call
+ * returns. A service appending one record per call pays that per record.
+ * With linger_us > 0 (and sync_mode EVLOG_SYNC_NONE or EVLOG_SYNC_INTERVAL;
+ * EVLOG_SYNC_ALWAYS ignores it), consecutive appends gather into one open
+ * batch, as a Kafka producer's linger.ms gathers records: each call still
+ * gets its offsets at once and stays atomic (all of its records are in one
+ * batch), but the batch is checksummed and made visible to readers only
+ * when it closes: after linger_us from its first record, at
+ * EVLOG_LINGER_BYTES, or at evlog_flush(), evlog_sync(), a roll, a
+ * truncation or evlog_close(). An iterator of the writer's own handle that
+ * reaches the records of the open batch closes it first, so a thread reads
+ * what it appended.
+ *
+ * The price: a process crash loses the open batch (at most linger_us of
+ * appends) as well as what a power loss would lose; without linger a
+ * process crash loses nothing in any sync mode. evlog_durable_offset()
+ * never counts the open batch.
+ */
 
 /* Fill `opts` with the defaults of this version. Cannot fail. */
 EVLOG_API void evlog_options_init(evlog_options *opts);
@@ -195,6 +223,8 @@ typedef struct evlog_record {
  * bytes are copied before return. When `first_offset` is not NULL it gets the
  * first assigned offset. In EVLOG_SYNC_ALWAYS mode it returns once the
  * records are durable; concurrent appenders share one sync (group commit).
+ * With evlog_options.linger_us the records may wait in the open batch
+ * (see "Lingering appends" above) before readers see them.
  *
  * Returns 0, or EVLOG_EINVAL (NULL log or recs, n == 0, a NULL pointer with a
  * non-zero length), EVLOG_ETOOBIG (the batch would not fit in a segment or
@@ -219,9 +249,18 @@ EVLOG_API int evlog_append(evlog *log, const evlog_record *recs, size_t n,
  */
 EVLOG_API int evlog_sync(evlog *log);
 
+/*
+ * Close the open batch of lingering appends (evlog_options.linger_us), so
+ * that readers in every process see it; no sync. Without an open batch it
+ * does nothing. Returns 0, EVLOG_EINVAL, EVLOG_EREADONLY or EVLOG_EFAILED.
+ * Thread-safe.
+ */
+EVLOG_API int evlog_flush(evlog *log);
+
 /* The first readable offset. Thread-safe, cannot fail (0 for NULL). */
 EVLOG_API uint64_t evlog_start_offset(const evlog *log);
-/* The next offset to be assigned: one past the last record. */
+/* The next offset to be assigned: one past the last record (for the writer's
+ * handle, the open batch of lingering appends included). */
 EVLOG_API uint64_t evlog_end_offset(const evlog *log);
 /* Every offset below this one is durable: it survives a power loss. */
 EVLOG_API uint64_t evlog_durable_offset(const evlog *log);

@@ -167,13 +167,11 @@ uint32_t evl_batch_seal(uint8_t *dst, evl_batch *h, const uint8_t *payload,
     return h->length;
 }
 
-uint32_t evl_batch_encode(uint8_t *dst, evl_batch *hdr, const evlog_record *recs, size_t n,
-                          uint64_t base, int64_t now)
+uint32_t evl_records_encode(uint8_t *dst, const evlog_record *recs, size_t n, uint32_t first_delta,
+                            int64_t first_ts, int64_t now, int64_t *max_ts)
 {
-    evl_batch local, *h2 = hdr ? hdr : &local;
-    uint8_t *p = dst + EVL_BATCH_HEADER_SIZE;
-    int64_t first = recs[0].timestamp ? recs[0].timestamp : now;
-    int64_t max = first;
+    uint8_t *p = dst;
+    int64_t max = *max_ts;
     size_t i;
 
     for (i = 0; i < n; i++) {
@@ -183,8 +181,8 @@ uint32_t evl_batch_encode(uint8_t *dst, evl_batch *hdr, const evlog_record *recs
         if (ts > max)
             max = ts;
         *p++ = (uint8_t)attr;
-        p = varint_put(p, i);
-        p = varint_put(p, zigzag((int64_t)((uint64_t)ts - (uint64_t)first)));
+        p = varint_put(p, first_delta + i);
+        p = varint_put(p, zigzag((int64_t)((uint64_t)ts - (uint64_t)first_ts)));
         if (attr & EVL_REC_HAS_KEY) {
             p = varint_put(p, r->key_len);
             if (r->key_len)
@@ -198,13 +196,24 @@ uint32_t evl_batch_encode(uint8_t *dst, evl_batch *hdr, const evlog_record *recs
             p += r->value_len;
         }
     }
+    *max_ts = max;
+    return (uint32_t)(p - dst);
+}
+
+uint32_t evl_batch_encode(uint8_t *dst, evl_batch *hdr, const evlog_record *recs, size_t n,
+                          uint64_t base, int64_t now)
+{
+    evl_batch local, *h2 = hdr ? hdr : &local;
+    int64_t first = recs[0].timestamp ? recs[0].timestamp : now;
+    int64_t max = first;
+    uint32_t len = evl_records_encode(dst + EVL_BATCH_HEADER_SIZE, recs, n, 0, first, now, &max);
+
     h2->base_offset = base;
     h2->count = (uint32_t)n;
     h2->last_delta = (uint32_t)(n - 1);
     h2->first_ts = first;
     h2->max_ts = max;
-    return evl_batch_seal(dst, h2, NULL, (uint32_t)(p - dst - EVL_BATCH_HEADER_SIZE),
-                          EVL_COMP_NONE);
+    return evl_batch_seal(dst, h2, NULL, len, EVL_COMP_NONE);
 }
 
 /*-******************* batch checking *******************/

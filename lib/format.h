@@ -111,6 +111,14 @@ const char *evl_check_str(evl_check c);
 uint64_t evl_batch_size(const evlog_record *recs, size_t n);
 uint64_t evl_batch_size_exact(const evlog_record *recs, size_t n);
 
+/* Encode `n` records as the payload of a batch at `dst`, the first with
+ * offset delta `first_delta`, timestamps relative to the batch's first,
+ * `first_ts` (0 in a record's timestamp means `now`); *max_ts is raised to
+ * the largest timestamp. At most evl_batch_size() - EVL_BATCH_HEADER_SIZE
+ * bytes; returns the bytes written. */
+uint32_t evl_records_encode(uint8_t *dst, const evlog_record *recs, size_t n, uint32_t first_delta,
+                            int64_t first_ts, int64_t now, int64_t *max_ts);
+
 /* Encode `n` records as a batch at `dst` (evl_batch_size() bytes), with base
  * offset `base` and `now` for zero timestamps, checksum included; its header
  * goes to *hdr when not NULL. Returns the batch length. Cannot fail when the

@@ -94,6 +94,19 @@ struct evlog {
     size_t scratch_cap;
     int ckpt_fd;                   /* (w) */
 
+    /* lingering appends (evlog_options.linger_us): the open batch, written
+     * in place in the active segment at pend_pos but not yet sealed nor
+     * published; readers see it when evl_flush_locked closes it */
+    int64_t linger_ns;             /* 0: appends do not linger */
+    uint64_t pend_pos;             /* (w) its header's position */
+    uint32_t pend_len;             /* (w) its bytes, header included */
+    uint32_t pend_n;               /* (w) its records; 0: no open batch */
+    int64_t pend_first_ts;         /* (w) */
+    int64_t pend_max_ts;           /* (w) */
+    int64_t pend_since;            /* (w) CLOCK_MONOTONIC ns of its first record */
+    _Atomic int pending;           /* pend_n != 0, for iterators of this handle */
+    _Atomic uint64_t append_end;   /* the writer's end, the open batch included */
+
     _Atomic uint64_t end_offset;
     _Atomic uint64_t durable_offset;
     _Atomic uint64_t start_offset;
@@ -179,10 +192,11 @@ int evl_recover(evlog *log);
 int evl_finish_truncate(evlog *log, uint64_t offset);
 int evl_side_restore(evlog *log, const evl_ckpt *ck); /* writer, at open */
 int evl_refresh(evlog *log);
-int evl_check_foreign(evlog *log);  /* EVLOG_ENOTLOG for a directory of other files */                     /* read-only handles */
+int evl_check_foreign(evlog *log);  /* EVLOG_ENOTLOG for a directory of other files */
 
 /*-******************* log.c *******************/
 int evl_sync_locked(evlog *log);
+int evl_flush_locked(evlog *log);      /* mu held: close the open batch, if any */
 int evl_failed(evlog *log);            /* EVLOG_EFAILED with the reason */
 void evl_poison(evlog *log);           /* mu held; errmsg holds the reason */
 void evl_wait_sealed(evlog *log);     /* mu held */

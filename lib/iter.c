@@ -40,6 +40,13 @@ static int iter_position(evlog_iter *it, uint64_t offset)
     evl_seg *s;
     int rc;
 
+    if (offset > end && atomic_load_explicit(&log->pending, memory_order_relaxed) &&
+        offset <= atomic_load(&log->append_end)) {
+        /* into the writer's own lingering appends: close their batch */
+        if ((rc = evlog_flush(log)) < 0)
+            return rc;
+        end = atomic_load(&log->end_offset);
+    }
     if (offset < start || offset > end)
         return evl_err(log, EVLOG_ERANGE, "offset %llu outside %llu..%llu",
                        (unsigned long long)offset, (unsigned long long)start,
@@ -219,7 +226,16 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
             /* a read-only handle follows a writer in another process by
              * looking for what it appended since */
             /* (not past damage that the handle was opened up to) */
-            if (!log->read_only || (log->flags & EVLOG_OPEN_DAMAGED))
+            if (!log->read_only) {
+                /* the writer's own lingering appends are read by closing
+                 * their batch */
+                if (!atomic_load_explicit(&log->pending, memory_order_relaxed))
+                    return 0;
+                if ((r = evlog_flush(log)) < 0)
+                    return r;
+                continue;
+            }
+            if (log->flags & EVLOG_OPEN_DAMAGED)
                 return 0;
             if ((r = evl_refresh(log)) <= 0)
                 return r;

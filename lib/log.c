@@ -42,6 +42,11 @@ static int apply_options(evlog *log, const evlog_options *o)
     log->compression = o->compression ? o->compression : d.compression;
     log->flags = o->flags;
     log->io = o->io ? o->io : &evl_io_posix;
+    if (o->version >= 2 && o->linger_us > EVLOG_MAX_LINGER_US)
+        return evl_err(log, EVLOG_EINVAL, "linger_us %u above %u", o->linger_us,
+                       EVLOG_MAX_LINGER_US);
+    if (o->version >= 2 && log->sync_mode != EVLOG_SYNC_ALWAYS)
+        log->linger_ns = (int64_t)o->linger_us * 1000;
     if (log->segment_bytes < EVLOG_MIN_SEGMENT_BYTES ||
         log->segment_bytes > EVLOG_MAX_SEGMENT_BYTES)
         return evl_err(log, EVLOG_EINVAL, "segment_bytes %llu outside %llu..%llu",
@@ -108,7 +113,15 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
     pthread_mutex_init(&log->err_mu, NULL);
     pthread_cond_init(&log->cv, NULL);
     pthread_cond_init(&log->seal_cv, NULL);
-    pthread_cond_init(&log->touch_cv, NULL);
+    {
+        /* the pretoucher also closes lingering batches on time: a clock
+         * that the wall clock's steps do not move */
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&log->touch_cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
     log->dirfd = log->lockfd = log->ckpt_fd = -1;
     if (!dir || !*dir) {
         rc = evl_err(log, EVLOG_EINVAL, "no directory given");
@@ -156,6 +169,7 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
             (void)log->io->unlink(log->io, log->dirfd, EVL_LOCK_NAME);
         goto fail;
     }
+    atomic_store(&log->append_end, atomic_load(&log->end_offset));
     if (!log->read_only) {
         if (pthread_create(&log->sealer, NULL, sealer_main, log) != 0) {
             rc = evl_err(log, EVLOG_ENOMEM, "cannot start the sealing thread");
@@ -317,8 +331,11 @@ int evl_failed(evlog *log)
 
 int evl_sync_locked(evlog *log)
 {
+    int rc;
     if (log->failed)
         return evl_failed(log);
+    if ((rc = evl_flush_locked(log)) < 0)
+        return rc;
     return wait_durable(log, atomic_load(&log->end_offset));
 }
 
@@ -351,7 +368,7 @@ static void *syncer_main(void *arg)
         while (!log->syncer_stop && pthread_cond_timedwait(&log->cv, &log->mu, &ts) == 0)
             ;
         if (!log->syncer_stop && !log->failed)
-            (void)wait_durable(log, atomic_load(&log->end_offset));
+            (void)evl_sync_locked(log);
     }
     pthread_mutex_unlock(&log->mu);
     return NULL;
@@ -408,11 +425,19 @@ static void *sealer_main(void *arg)
     return NULL;
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /*
  * The pretoucher thread: faults in the pages of the active segment ahead of
  * the writer, so that the writer's copies land on pages already there and
  * the kernel's page work runs on another core. If it falls behind, the
  * writer's own copies fault the pages in: it is only ever a head start.
+ * It also closes an open batch of lingering appends once its time is up.
  */
 static void *toucher_main(void *arg)
 {
@@ -421,8 +446,18 @@ static void *toucher_main(void *arg)
     while (!log->syncer_stop) {
         evl_seg *s = log->active;
         uint64_t from, to;
+        int64_t due = log->pend_since + log->linger_ns;
+        if (log->pend_n && !log->failed && mono_ns() >= due) {
+            (void)evl_flush_locked(log);
+            continue;
+        }
         if (!s || s->prefault_pos >= s->touch_req) {
-            pthread_cond_wait(&log->touch_cv, &log->mu);
+            if (log->pend_n && !log->failed) {
+                struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
+                pthread_cond_timedwait(&log->touch_cv, &log->mu, &ts);
+            } else {
+                pthread_cond_wait(&log->touch_cv, &log->mu);
+            }
             continue;
         }
         from = s->prefault_pos;
@@ -480,6 +515,8 @@ static int roll(evlog *log, uint64_t size)
 
     while (log->syncing)
         pthread_cond_wait(&log->cv, &log->mu);
+    /* a lingering batch opened during the wait goes with its segment */
+    (void)evl_flush_locked(log);
     /* read after the wait: another appender may have rolled meanwhile */
     s = log->active;
     if (s && atomic_load(&s->end_pos) + size + EVL_FOOTER_SIZE <= s->capacity)
@@ -527,6 +564,19 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Make the compression buffer hold `size` bytes; 0 on no memory. */
+static int scratch_fit(evlog *log, uint64_t size)
+{
+    uint8_t *p;
+    if (log->scratch_cap >= size)
+        return 1;
+    if (!(p = realloc(log->scratch, (size_t)size)))
+        return 0;
+    log->scratch = p;
+    log->scratch_cap = (size_t)size;
+    return 1;
+}
+
 /* Frame the records at `dst` LZ4-compressed when that is smaller; falls
  * back to the plain batch. Returns the batch length or 0 on no memory. */
 static uint32_t encode_lz4(evlog *log, uint8_t *dst, evl_batch *h, const evlog_record *recs,
@@ -535,13 +585,8 @@ static uint32_t encode_lz4(evlog *log, uint8_t *dst, evl_batch *h, const evlog_r
     uint32_t len, raw;
     int got = 0;
 
-    if (log->scratch_cap < size) {
-        uint8_t *p = realloc(log->scratch, (size_t)size);
-        if (!p)
-            return 0;
-        log->scratch = p;
-        log->scratch_cap = (size_t)size;
-    }
+    if (!scratch_fit(log, size))
+        return 0;
     len = evl_batch_encode(log->scratch, h, recs, n, base, now);
     raw = len - EVL_BATCH_HEADER_SIZE;
     /* a destination smaller than the raw payload: LZ4 gives up (0) when
@@ -556,6 +601,103 @@ static uint32_t encode_lz4(evlog *log, uint8_t *dst, evl_batch *h, const evlog_r
     }
     evl_st32(dst + EVL_BATCH_HEADER_SIZE, raw);
     return evl_batch_seal(dst, h, dst + EVL_BATCH_HEADER_SIZE, (uint32_t)got + 4, EVL_COMP_LZ4);
+}
+
+/* Make the batch of `len` bytes at `pos` of the active segment `s`, whose
+ * header is `b`, visible to readers. mu held. */
+static void publish(evlog *log, evl_seg *s, const evl_batch *b, uint64_t pos, uint32_t len)
+{
+    uint64_t next = b->base_offset + b->last_delta + 1;
+    evl_seg_note_batch(s, b, pos, log->index_interval);
+    want_pages(log, s, pos + len);
+    /* the bytes first, then the end that makes them visible */
+    evl_store(&s->end_pos, pos + len);
+    evl_store(&s->next_offset, next);
+    evl_store(&log->end_offset, next);
+}
+
+/*-******************* lingering appends *******************/
+/*
+ * Close the open batch: its records are already in place after its header's
+ * room; seal it there (LZ4-compressed when that is smaller) and publish it.
+ * mu held.
+ */
+int evl_flush_locked(evlog *log)
+{
+    evl_seg *s = log->active;
+    uint32_t raw = log->pend_len - EVL_BATCH_HEADER_SIZE, len = 0;
+    uint8_t *dst;
+    evl_batch b;
+
+    if (!log->pend_n)
+        return 0;
+    dst = s->map + log->pend_pos;
+    b.base_offset = atomic_load_explicit(&log->end_offset, memory_order_relaxed);
+    b.count = log->pend_n;
+    b.last_delta = log->pend_n - 1;
+    b.first_ts = log->pend_first_ts;
+    b.max_ts = log->pend_max_ts;
+    if (log->compression == EVLOG_COMPRESS_LZ4 && raw >= 64 && scratch_fit(log, raw)) {
+        int got = LZ4_compress_default((const char *)dst + EVL_BATCH_HEADER_SIZE,
+                                   (char *)log->scratch, (int)raw, (int)raw - 8);
+        if (got > 0) {
+            evl_st32(dst + EVL_BATCH_HEADER_SIZE, raw);
+            memcpy(dst + EVL_BATCH_HEADER_SIZE + 4, log->scratch, (size_t)got);
+            len = evl_batch_seal(dst, &b, dst + EVL_BATCH_HEADER_SIZE, (uint32_t)got + 4,
+                                 EVL_COMP_LZ4);
+            /* past the end stays zero, as everywhere else */
+            memset(dst + len, 0, log->pend_len - len);
+        }
+    }
+    if (!len)
+        len = evl_batch_seal(dst, &b, NULL, raw, EVL_COMP_NONE);
+    log->pend_n = 0;
+    log->pend_len = 0;
+    atomic_store_explicit(&log->pending, 0, memory_order_relaxed);
+    publish(log, s, &b, log->pend_pos, len);
+    return 0;
+}
+
+/*
+ * Append `n` records of at most `size` batch bytes (header included, no
+ * more than EVLOG_LINGER_BYTES) to the open batch, opening one if there is
+ * none. mu held.
+ */
+static int linger_append(evlog *log, const evlog_record *recs, size_t n, uint64_t size,
+                         int64_t now, uint64_t *first)
+{
+    uint64_t need = size - EVL_BATCH_HEADER_SIZE, base;
+    evl_seg *s = log->active;
+    int rc;
+
+    if (log->pend_n && (log->pend_len + need > EVLOG_LINGER_BYTES ||
+                        log->pend_pos + log->pend_len + need + EVL_FOOTER_SIZE > s->capacity))
+        (void)evl_flush_locked(log);
+    if (!log->pend_n) {
+        if (!s || atomic_load_explicit(&s->end_pos, memory_order_relaxed) + size +
+                          EVL_FOOTER_SIZE > s->capacity) {
+            if ((rc = roll(log, size)) < 0)
+                return rc;
+            s = log->active;
+        }
+        log->pend_pos = atomic_load_explicit(&s->end_pos, memory_order_relaxed);
+        log->pend_len = EVL_BATCH_HEADER_SIZE;
+        log->pend_first_ts = log->pend_max_ts = recs[0].timestamp ? recs[0].timestamp : now;
+        log->pend_since = mono_ns();
+        atomic_store_explicit(&log->pending, 1, memory_order_relaxed);
+        pthread_cond_signal(&log->touch_cv); /* its time starts now */
+    }
+    base = atomic_load_explicit(&log->end_offset, memory_order_relaxed) + log->pend_n;
+    log->pend_len += evl_records_encode(s->map + log->pend_pos + log->pend_len, recs, n,
+                                        log->pend_n, log->pend_first_ts, now, &log->pend_max_ts);
+    log->pend_n += (uint32_t)n;
+    evl_store(&log->append_end, base + n);
+    if (log->pend_len >= EVLOG_LINGER_BYTES)
+        (void)evl_flush_locked(log);
+    else
+        want_pages(log, s, log->pend_pos + log->pend_len);
+    *first = base;
+    return 0;
 }
 
 int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first_offset)
@@ -594,6 +736,14 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
         pthread_mutex_unlock(&log->mu);
         return evl_failed(log);
     }
+    if (log->linger_ns && size <= EVLOG_LINGER_BYTES) {
+        rc = linger_append(log, recs, n, size, now, &base);
+        pthread_mutex_unlock(&log->mu);
+        if (first_offset && rc == 0)
+            *first_offset = base;
+        return rc;
+    }
+    (void)evl_flush_locked(log);
     s = log->active;
     if (!s || atomic_load_explicit(&s->end_pos, memory_order_relaxed) + size + EVL_FOOTER_SIZE >
                   s->capacity) {
@@ -613,17 +763,26 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
     } else {
         len = evl_batch_encode(s->map + pos, &b, recs, n, base, now);
     }
-    evl_seg_note_batch(s, &b, pos, log->index_interval);
-    want_pages(log, s, pos + len);
-    /* publish: the bytes first, then the end that makes them visible */
-    evl_store(&s->end_pos, pos + len);
-    evl_store(&s->next_offset, base + n);
-    evl_store(&log->end_offset, base + n);
+    publish(log, s, &b, pos, len);
+    evl_store(&log->append_end, base + n);
     if (log->sync_mode == EVLOG_SYNC_ALWAYS)
         rc = wait_durable(log, base + n);
     pthread_mutex_unlock(&log->mu);
     if (first_offset && rc == 0)
         *first_offset = base;
+    return rc;
+}
+
+int evlog_flush(evlog *log)
+{
+    int rc;
+    if (!log)
+        return EVLOG_EINVAL;
+    if (log->read_only)
+        return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
+    pthread_mutex_lock(&log->mu);
+    rc = log->failed ? evl_failed(log) : evl_flush_locked(log);
+    pthread_mutex_unlock(&log->mu);
     return rc;
 }
 
@@ -634,7 +793,10 @@ uint64_t evlog_start_offset(const evlog *log)
 
 uint64_t evlog_end_offset(const evlog *log)
 {
-    return log ? atomic_load(&((evlog *)log)->end_offset) : 0;
+    if (!log)
+        return 0;
+    return log->read_only ? atomic_load(&((evlog *)log)->end_offset)
+                          : atomic_load(&((evlog *)log)->append_end);
 }
 
 uint64_t evlog_durable_offset(const evlog *log)

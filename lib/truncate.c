@@ -307,6 +307,8 @@ int evlog_truncate_back(evlog *log, uint64_t offset)
         return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
     pthread_mutex_lock(&log->mu);
     evl_wait_sealed(log);
+    if (!log->failed)
+        (void)evl_flush_locked(log); /* lingering appends are cut like the others */
     if (log->failed)
         rc = evl_failed(log);
     else if (offset < atomic_load(&log->start_offset) || offset > atomic_load(&log->end_offset))
@@ -318,6 +320,7 @@ int evlog_truncate_back(evlog *log, uint64_t offset)
         rc = 0;
     else
         rc = evl_finish_truncate(log, offset);
+    atomic_store(&log->append_end, atomic_load(&log->end_offset));
     pthread_mutex_unlock(&log->mu);
     return rc;
 }
@@ -335,6 +338,8 @@ int evlog_truncate_front(evlog *log, uint64_t offset)
         return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
     pthread_mutex_lock(&log->mu);
     evl_wait_sealed(log);
+    if (!log->failed)
+        (void)evl_flush_locked(log);
     if (log->failed) {
         rc = evl_failed(log);
         goto out;

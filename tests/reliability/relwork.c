@@ -369,6 +369,7 @@ static void pick_options(evlog_options *o, const rw_cfg *cfg, uint64_t *rs)
     o->compression = cfg->compression ? cfg->compression
                                       : (rw_rand(rs) % 3 == 0 ? EVLOG_COMPRESS_LZ4
                                                               : EVLOG_COMPRESS_NONE);
+    o->linger_us = cfg->linger_us && (rw_rand(rs) & 1) ? cfg->linger_us : 0;
     o->io = cfg->io;
 }
 

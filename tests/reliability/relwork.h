@@ -102,6 +102,7 @@ typedef struct rw_cfg {
     uint64_t segment_bytes;  /* 0: 16 KiB */
     unsigned reopen_every;   /* close and reopen about every this many steps; 0: never */
     int truncations;         /* 1: truncate_back and truncate_front now and then */
+    uint32_t linger_us;      /* > 0: about half the opens let appends linger this long */
     const struct evlog_io *io; /* NULL: POSIX */
 } rw_cfg;
 

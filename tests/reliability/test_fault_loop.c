@@ -100,6 +100,7 @@ static void fault_loop(const char *label, int err, unsigned mask, int persistent
     cfg.steps = (unsigned)rw_env_u64("EVLOG_REL_FAULT_STEPS", 60);
     cfg.truncations = 1;
     cfg.reopen_every = 20;
+    cfg.linger_us = EVLOG_MAX_LINGER_US; /* about half the opens */
 
     /* how many calls the workload makes */
     {

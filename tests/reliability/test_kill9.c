@@ -89,6 +89,7 @@ static void options(evlog_options *o, uint64_t k)
     o->sync_mode = sync_mode_of(k);
     o->sync_interval_ms = 5;
     o->compression = k % 4 == 3 ? EVLOG_COMPRESS_LZ4 : EVLOG_COMPRESS_NONE;
+    o->linger_us = k % 5 >= 3 ? 300 : 0; /* lingering appends in two cycles of five */
 }
 
 static void child(int fd, uint64_t seed, uint64_t k)

@@ -306,3 +306,18 @@ Test(power_loss, always_sync_lz4)
     cfg.truncations = 1;
     run_workloads("power_loss.always_sync_lz4", cfg, 3);
 }
+
+/* Lingering appends: batches that gather many appends, closed by size, by
+ * a read of the writer's own, a sync, a truncation, a roll or the close
+ * (the linger itself is long enough never to run out: the crash points
+ * stay those of the seed). */
+Test(power_loss, lingering_appends)
+{
+    rw_cfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.steps = 70;
+    cfg.truncations = 1;
+    cfg.reopen_every = 30;
+    cfg.linger_us = EVLOG_MAX_LINGER_US;
+    run_workloads("power_loss.lingering_appends", cfg, 4);
+}
