@@ -202,8 +202,8 @@ static void compare(bu_sink *s, const opts *o, const bu_pool *pool, const char *
             snprintf(dir, sizeof dir, "%s/peer-%s", o->dir, r[e].engine);
             if (e == 0)
                 ok[e] = wl_append_fixed(dir, pool, vsize, n, batch,
-                                        sync ? EVLOG_SYNC_ALWAYS : EVLOG_SYNC_NONE, 0,
-                                        &r[e]) == 0;
+                                        sync ? EVLOG_SYNC_ALWAYS : EVLOG_SYNC_NONE, NULL,
+                                        0, &r[e]) == 0;
             else {
                 ok[e] = peer_run(bench_peers[e - 1], dir, sync, pool, vsize, n, batch,
                                  &r[e]) == 0;

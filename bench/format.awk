@@ -81,7 +81,7 @@ nfile > 1 {
     if (type == "machine") machine = $0
     else if (type == "evlog_suite") suite = $0
     else if (type == "end") endl = $0
-    else if (type == "ratio") ratios[++nratio] = $0
+    else if (type == "ratio") { ratios[++nratio] = $0; rbyname[jget($0, "name")] = $0 }
     else if (type == "result") res[++nres] = $0
 }
 
@@ -96,7 +96,7 @@ END {
     print "```sh"
     print "scripts/bench.sh --quick   # about 2 minutes: smaller files, 2 repetitions, 1 GiB kill -9 test"
     print "scripts/bench.sh           # the full run, ~20-30 minutes: 3 repetitions, value sweep, 1-10 GiB kill -9 test"
-    print "evlog bench [--quick] [--json] [--dir D]   # evlog's own workloads and limits only, no peers"
+    print "evlog bench [--quick] [--json] [--dir D] [--linger-us N] [--caller-ts]   # evlog's own workloads and limits only, no peers"
     print "```"
     print ""
     printf "These figures: **%s mode**, %s, from `bench/results/%s`.\n", mode, jget(machine, "date"), results
@@ -187,12 +187,42 @@ END {
         extra = ""
         if (jget(l, "disk_mb") != "") extra = sprintf("disk %s MB; ", jget(l, "disk_mb"))
         if (jget(l, "avg_value_bytes") != "") extra = extra sprintf("mean value %.0f B; ", jget(l, "avg_value_bytes"))
+        if (jget(l, "records_per_batch") != "") extra = extra sprintf("records/batch %.4g; ", jget(l, "records_per_batch"))
         printf "| %s | %s | %s | %s | %s | %s | %s | %s%s |\n", w, vsize(l), jget(l, "batch"), rate(jget(l, "rps_best")),
             mbs(jget(l, "mbps_best")), spread(l), rate(jget(l, "cpu_rps_best")), extra, note
     }
     print ""
     print "Settings: " settings_of("append_single", "evlog")
     print ""
+
+    # ---- the single appends side by side (runs before they were added have only append_single)
+    nsw = split("append_single append_single_ts append_single_linger append_single_linger_ts", sw, " ")
+    if (settings_of("append_single_ts", "evlog") != "-" || settings_of("append_single_linger", "evlog") != "-") {
+        print "### Single-record appends, side by side"
+        print ""
+        print "The same 100-byte records, one `evlog_append` each, in every repetition after the same two limit"
+        print "runs (the variants take turns at going first): evlog's defaults, the records' own timestamps, and"
+        print "both again with lingering appends (`evlog_options.linger_us`). *vs pre-faulted copy* is the ratio"
+        print "of records/s to the `copy_prefault` loop (target >= 0.5); *M records/s* has the target >= 15."
+        print ""
+        print "| appends | records/s | median | records/CPU-s | records/batch | vs pre-faulted copy | paired | CPU | M records/s |"
+        print "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for (k = 1; k <= nsw; k++) {
+            l = result_of(sw[k], "evlog")
+            if (l == "") { printf "| %s | failed | | | | | | | |\n", sw[k]; continue }
+            q = rbyname[sw[k] "_vs_prefault"]
+            rpb = jget(l, "records_per_batch")
+            printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sw[k], rate(jget(l, "rps_best")),
+                rate(jget(l, "rps_median")), rate(jget(l, "cpu_rps_best")), rpb == "" ? "-" : sprintf("%.4g", rpb),
+                q == "" ? "-" : sprintf("%.3g", jget(q, "value")), q == "" ? "-" : sprintf("%.3g", jget(q, "paired")),
+                (q == "" || jget(q, "cpu") == "") ? "-" : sprintf("%.3g", jget(q, "cpu")),
+                sprintf("%.3g", num(jget(l, "rps_best")) / 1e6)
+        }
+        print ""
+        for (k = 1; k <= nsw; k++)
+            if (result_of(sw[k], "evlog") != "") printf "- **%s**: %s\n", sw[k], settings_of(sw[k], "evlog")
+        print ""
+    }
 
     # ---- latencies
     print "## Latencies"
@@ -380,8 +410,14 @@ END {
     }
 }
 
-function settings_of(w, e,    i) {
+function settings_of(w, e,    l) {
+    l = result_of(w, e)
+    return l == "" ? "-" : jget(l, "settings")
+}
+
+# the first result line of workload `w` on engine `e`, "" when absent
+function result_of(w, e,    i) {
     for (i = 1; i <= nres; i++)
-        if (jget(res[i], "workload") == w && jget(res[i], "engine") == e) return jget(res[i], "settings")
-    return "-"
+        if (jget(res[i], "workload") == w && jget(res[i], "engine") == e) return res[i]
+    return ""
 }

@@ -1,6 +1,7 @@
 /*
- * workload.c - evlog's benchmark workloads (workload.h): appends single and
- * batched, JSON play events, sequential read, random seek, open after
+ * workload.c - evlog's benchmark workloads (workload.h): appends single
+ * (with evlog's defaults, caller timestamps, lingering appends, and both)
+ * and batched, JSON play events, sequential read, random seek, open after
  * kill -9 with the writer's memory and descriptors, group commit, and the
  * append-to-read latency. Each is paired with its libc limit loop
  * (limits.c), the two interleaved repetition by repetition.
@@ -89,8 +90,10 @@ static void report_evlog(const char *what, int rc, evlog *log)
             log ? evlog_errmsg(log) : "");
 }
 
-static int open_log(evlog **log, const char *dir, int sync_mode, int compression,
-                    unsigned flags)
+/* Open the log in `dir` with the options given (0: default); `linger_us`
+ * needs options version 2, which evlog_options_init() fills. */
+static int open_log_linger(evlog **log, const char *dir, int sync_mode, int compression,
+                           unsigned flags, uint32_t linger_us)
 {
     evlog_options o;
     char err[512] = "";
@@ -101,10 +104,17 @@ static int open_log(evlog **log, const char *dir, int sync_mode, int compression
     if (compression)
         o.compression = compression;
     o.flags = flags;
+    o.linger_us = linger_us;
     rc = evlog_open_ex(log, dir, &o, err, sizeof err);
     if (rc)
         fprintf(stderr, "bench: open %s: %s: %s\n", dir, evlog_strerror(rc), err);
     return rc;
+}
+
+static int open_log(evlog **log, const char *dir, int sync_mode, int compression,
+                    unsigned flags)
+{
+    return open_log_linger(log, dir, sync_mode, compression, flags, 0);
 }
 
 static double secs_since(uint64_t t0) { return (double)(bu_now_ns() - t0) / 1e9; }
@@ -137,24 +147,55 @@ static inline void src_value(const wl_src *s, uint64_t i, const void **v, size_t
     }
 }
 
-/* Append `n` records from `s` in appends of `batch`; fills the run's
- * seconds, the close's seconds and the payload bytes. */
-static int append_run(const char *dir, const wl_src *s, uint64_t n, int batch, int sync_mode,
-                      int compression, int keep, double *secs, double *cpu_secs,
-                      double *close_secs, uint64_t *payload, uint64_t *disk_bytes)
+/* What one append run measured. */
+typedef struct run_out {
+    double secs, cpu_secs; /* the timed loop, wall clock and process CPU */
+    double close_secs;     /* evlog_close, outside the loop */
+    uint64_t payload;      /* key + value bytes appended */
+    uint64_t disk_bytes;   /* allocated bytes of the log after the close */
+    uint64_t batches;      /* batches the closed log holds (0: the scan failed) */
+} run_out;
+
+static int scan_end_cb(const evlog_scan_event *ev, void *payload)
 {
+    if (ev->kind == EVLOG_EV_END)
+        *(uint64_t *)payload = ev->log->batches;
+    return 0;
+}
+
+/* The batches of the closed log in `dir`, from the footers of its sealed
+ * segments and a read of the last one; 0 when the scan fails. */
+static uint64_t count_batches(const char *dir)
+{
+    uint64_t n = 0;
+    if (evlog_scan(dir, EVLOG_SCAN_QUICK, scan_end_cb, &n) != 0)
+        return 0;
+    return n;
+}
+
+/* Append `n` records from `s` in appends of `batch` to a new log in `dir`
+ * opened with `sync_mode`, `compression` and `mode` (NULL: defaults), and
+ * fill `o`. Only the appends (and, with linger, the evlog_flush that makes
+ * the last of them visible) are timed. The log stays when `keep`. */
+static int append_run(const char *dir, const wl_src *s, uint64_t n, int batch, int sync_mode,
+                      int compression, const wl_append_mode *mode, int keep, run_out *o)
+{
+    static const wl_append_mode defaults = {0, 0};
     evlog *log = NULL;
     evlog_record *recs = calloc((size_t)batch, sizeof *recs);
     unsigned char *keys = malloc((size_t)batch * KEY_SIZE);
     uint64_t i = 0, bytes = 0, t0, c0;
     int rc;
 
+    if (!mode)
+        mode = &defaults;
+    memset(o, 0, sizeof *o);
     if (!recs || !keys) {
         rc = EVLOG_ENOMEM;
         goto out;
     }
     bu_rmtree(dir);
-    rc = open_log(&log, dir, sync_mode, compression, 0);
+    rc = open_log_linger(&log, dir, sync_mode, compression, 0, mode->linger_us);
     if (rc)
         goto out;
     c0 = bu_cpu_ns();
@@ -166,6 +207,9 @@ static int append_run(const char *dir, const wl_src *s, uint64_t n, int batch, i
             wl_key(keys + j * KEY_SIZE, i + j);
             r->key = keys + j * KEY_SIZE;
             r->key_len = KEY_SIZE;
+            /* recs is zeroed: timestamp 0 unless the caller gives its own */
+            if (mode->caller_ts)
+                r->timestamp = WL_TS_BASE + (int64_t)(i + j);
             src_value(s, i + j, &r->value, &r->value_len);
             bytes += KEY_SIZE + r->value_len;
         }
@@ -176,17 +220,23 @@ static int append_run(const char *dir, const wl_src *s, uint64_t n, int batch, i
         }
         i += k;
     }
-    *secs = secs_since(t0);
-    *cpu_secs = (double)(bu_cpu_ns() - c0) / 1e9;
-    *payload = bytes;
+    /* the last lingering batch is still open: closing it is part of the
+     * work, and only then can a reader see every record counted */
+    if (mode->linger_us && (rc = evlog_flush(log)) != 0) {
+        report_evlog("flush", rc, log);
+        goto out;
+    }
+    o->secs = secs_since(t0);
+    o->cpu_secs = (double)(bu_cpu_ns() - c0) / 1e9;
+    o->payload = bytes;
     t0 = bu_now_ns();
     rc = evlog_close(log);
     log = NULL;
-    *close_secs = secs_since(t0);
+    o->close_secs = secs_since(t0);
     if (rc)
         report_evlog("close", rc, NULL);
-    if (disk_bytes)
-        *disk_bytes = bu_dir_bytes(dir, 1, NULL, NULL);
+    o->disk_bytes = bu_dir_bytes(dir, 1, NULL, NULL);
+    o->batches = count_batches(dir);
 out:
     if (log)
         evlog_close(log);
@@ -203,30 +253,67 @@ static const char *sync_name(int m)
            : m == EVLOG_SYNC_INTERVAL ? "EVLOG_SYNC_INTERVAL" : "EVLOG_SYNC_NONE";
 }
 
+/* ", linger_us N, caller timestamps" as far as `m` departs from the
+ * defaults; "" for them. */
+static void mode_text(char *dst, size_t cap, const wl_append_mode *m)
+{
+    char linger[32] = "";
+    if (m->linger_us)
+        snprintf(linger, sizeof linger, ", linger_us %u", m->linger_us);
+    snprintf(dst, cap, "%s%s", linger,
+             m->caller_ts ? ", caller timestamps (record i: 2025-01-01T00:00:00Z + i ns)" : "");
+}
+
+/* The settings text of an append run: exactly what was asked of evlog. */
+static void append_settings(char *dst, size_t cap, int sync_mode, int compression,
+                            const wl_append_mode *m)
+{
+    char linger[200] = "";
+    int sm = sync_mode ? sync_mode : EVLOG_SYNC_NONE;
+    if (m && m->linger_us)
+        snprintf(linger, sizeof linger,
+                 sm == EVLOG_SYNC_ALWAYS
+                     ? ", linger_us %u (ignored by EVLOG_SYNC_ALWAYS)"
+                     : ", linger_us %u (a batch closes at EVLOG_LINGER_BYTES = %u B or "
+                       "%u us after its first record; evlog_flush ends the timed loop)",
+                 m->linger_us, EVLOG_LINGER_BYTES, m->linger_us);
+    snprintf(dst, cap, "%s%s, 128 MiB segments (default), %s, %s, 8-byte big-endian key",
+             sync_name(sm), linger,
+             compression == EVLOG_COMPRESS_LZ4 ? "EVLOG_COMPRESS_LZ4" : "no compression",
+             m && m->caller_ts ? "caller timestamps (record i: 2025-01-01T00:00:00Z + i ns)"
+                               : "timestamp 0 (evlog reads the clock)");
+}
+
+/* The batches of a run and its records per batch, as extras of `r`. */
+static void batch_extras(bu_result *r, uint64_t records, uint64_t batches)
+{
+    if (batches == 0)
+        return;
+    bu_result_extra(r, "batches", (double)batches);
+    bu_result_extra(r, "records_per_batch", (double)records / (double)batches);
+}
+
 int wl_append_fixed(const char *dir, const bu_pool *pool, int value_size, uint64_t records,
-                    int batch, int sync_mode, int keep, bu_result *r)
+                    int batch, int sync_mode, const wl_append_mode *mode, int keep,
+                    bu_result *r)
 {
     wl_src s = {pool, (size_t)value_size, NULL, NULL, 0};
-    double secs = 0, cpu = 0, csecs = 0;
-    uint64_t payload = 0, disk = 0;
-    int rc = append_run(dir, &s, records, batch, sync_mode, 0, keep, &secs, &cpu, &csecs,
-                        &payload, &disk);
+    run_out o;
+    int rc = append_run(dir, &s, records, batch, sync_mode, 0, mode, keep, &o);
     if (rc)
         return rc;
     r->value_size = value_size;
     r->key_size = KEY_SIZE;
     r->batch = batch;
     r->records = records;
-    r->bytes = payload;
+    r->bytes = o.payload;
     /* with a sync per append the process mostly waits: CPU time means
      * nothing there */
-    bu_result_add_run_cpu(r, secs, sync_mode == EVLOG_SYNC_ALWAYS ? 0 : cpu);
-    bu_result_extra(r, "close_secs", csecs);
-    bu_result_extra(r, "disk_mb", (double)disk / 1e6);
-    snprintf(r->settings, sizeof r->settings,
-             "%s, 128 MiB segments (default), no compression, timestamp 0 (evlog reads the "
-             "clock), 8-byte big-endian key",
-             sync_name(sync_mode ? sync_mode : EVLOG_SYNC_NONE));
+    bu_result_add_run_cpu(r, o.secs, sync_mode == EVLOG_SYNC_ALWAYS ? 0 : o.cpu_secs);
+    bu_result_extra(r, "close_secs", o.close_secs);
+    bu_result_extra(r, "disk_mb", (double)o.disk_bytes / 1e6);
+    batch_extras(r, records, o.batches);
+    append_settings(r->settings, sizeof r->settings, sync_mode, 0, mode);
     return 0;
 }
 
@@ -322,67 +409,167 @@ static const char *const COPY_POP =
     "posix_fallocate + mmap MAP_SHARED, memcpy of u64 length + key + value, "
     "madvise(MADV_POPULATE_WRITE) 1 MiB at a time, 4 MiB ahead";
 
-static int suite_appends(const wl_config *c, const wl_sizes *z, bu_sink *s,
-                         const bu_pool *pool, wl_summary *sum)
-{
-    static const int vsizes[2] = {100, 1024};
-    char lpath[4096], dir[4096];
-    bu_result lf, lp, ev;
-    int rep, reps = c->reps, failed = 0, vi;
+/* The single-record appends, four ways, run side by side against the same
+ * limit runs: evlog's defaults (the log the seek and read tests use), the
+ * records' own timestamps, and those two again with lingering appends. */
+typedef struct single_kind {
+    const char *name; /* result name; the ratios are named after it */
+    const char *sub;  /* its log's directory under the scratch directory */
+    int linger;       /* 1: the appends linger */
+    int caller_ts;    /* 1: caller timestamps */
+} single_kind;
 
-    /* single-record appends, 100-byte values */
+static const single_kind SINGLE_KINDS[] = {
+    {"append_single", "single100", 0, 0},
+    {"append_single_ts", "single100_ts", 0, 1},
+    {"append_single_linger", "single100_linger", 1, 0},
+    {"append_single_linger_ts", "single100_linger_ts", 1, 1},
+};
+#define N_SINGLE ((int)(sizeof SINGLE_KINDS / sizeof SINGLE_KINDS[0]))
+
+/* How the ratios of a kind describe it; the first is the name the
+ * targets have always had. */
+static void single_label(char *dst, size_t cap, const single_kind *k, uint32_t linger_us)
+{
+    if (k->linger)
+        snprintf(dst, cap, "evlog single appends (linger %u us%s)", linger_us,
+                 k->caller_ts ? ", caller timestamps" : "");
+    else
+        snprintf(dst, cap, "evlog single appends%s", k->caller_ts ? " (caller timestamps)" : "");
+}
+
+static void single_note(bu_result *r, const single_kind *k)
+{
+    int i;
+    if (k == &SINGLE_KINDS[0]) {
+        snprintf(r->note, sizeof r->note,
+                 "one evlog_append per record; the log (%.2f GiB on disk) is kept for the "
+                 "seek and read tests", 0.0);
+        for (i = 0; i < r->nextra; i++)
+            if (!strcmp(r->extra[i].key, "disk_mb"))
+                snprintf(r->note, sizeof r->note,
+                         "one evlog_append per record; this log (%.2f GB allocated) is kept "
+                         "for the seek and read tests",
+                         r->extra[i].val / 1e3);
+        return;
+    }
+    snprintf(r->note, sizeof r->note,
+             "one evlog_append per record%s%s; the records and limit runs of append_single",
+             k->caller_ts ? ", each with its own timestamp" : "",
+             k->linger ? ", consecutive appends sharing one open batch" : "");
+}
+
+/* `r`'s million records/s against the 15 M/s target: the best run; paired:
+ * the median run; CPU: by process CPU time. */
+static void emit_mrps(bu_sink *s, const char *name, const char *what, const bu_result *r)
+{
+    bu_ratio q;
+    memset(&q, 0, sizeof q);
+    snprintf(q.name, sizeof q.name, "%s", name);
+    snprintf(q.what, sizeof q.what, "%s", what);
+    q.value = bu_result_best_rps(r) / 1e6;
+    q.paired = bu_result_median_rps(r) / 1e6;
+    q.cpu = bu_result_best_cpu_rps(r) / 1e6;
+    q.target = 15;
+    q.higher_better = 1;
+    q.has_target = 1;
+    bu_emit_ratio(s, &q);
+}
+
+/* Returns 0, or -1 when a limit loop or one of the kinds failed (the
+ * others still ran and were reported). */
+static int suite_single(const wl_config *c, const wl_sizes *z, bu_sink *s, const bu_pool *pool,
+                        wl_summary *sum)
+{
+    uint32_t linger = c->linger_us ? c->linger_us : WL_DEFAULT_LINGER_US;
+    char lpath[4096], dir[4096], label[128], name[64], what[200];
+    bu_result lf, lp, ev[N_SINGLE];
+    wl_append_mode mode[N_SINGLE];
+    int failed[N_SINGLE], any_failed = 0, rep, reps = c->reps, k, j;
+
     path_join(lpath, sizeof lpath, c->dir, "limit.dat");
-    path_join(dir, sizeof dir, c->dir, "single100");
     limit_result(&lf, "copy_fault", 100, COPY_FAULT);
     limit_result(&lp, "copy_prefault", 100, COPY_POP);
-    bu_result_init(&ev, "append_single", "evlog");
+    for (k = 0; k < N_SINGLE; k++) {
+        bu_result_init(&ev[k], SINGLE_KINDS[k].name, "evlog");
+        mode[k].linger_us = SINGLE_KINDS[k].linger ? linger : 0;
+        mode[k].caller_ts = SINGLE_KINDS[k].caller_ts;
+        failed[k] = 0;
+    }
     for (rep = 0; rep < reps; rep++) {
         uint64_t n;
-        bu_progress(s, "single appends, 100 B values: repetition %d/%d", rep + 1, reps);
+        bu_progress(s, "single appends, 100 B values, %d ways: repetition %d/%d", N_SINGLE,
+                    rep + 1, reps);
         if (limit_run(&lf, lpath, z->limit_file, 100, 0, pool, 0) ||
             limit_run(&lp, lpath, z->limit_file, 100, 1, pool, 0))
             return -1;
         n = lp.records;
-        if (wl_append_fixed(dir, pool, 100, n, 1, 0, rep == reps - 1, &ev) != 0) {
-            failed = 1;
-            break;
+        /* the kinds take turns at running first after the limit loops, so
+         * that none always gets the same place in the repetition */
+        for (j = 0; j < N_SINGLE; j++) {
+            k = (rep + j) % N_SINGLE;
+            if (failed[k])
+                continue;
+            path_join(dir, sizeof dir, c->dir, SINGLE_KINDS[k].sub);
+            /* the default log of the last repetition stays for the seek and
+             * read tests */
+            if (wl_append_fixed(dir, pool, 100, n, 1, 0, &mode[k], k == 0 && rep == reps - 1,
+                                &ev[k]) != 0)
+                failed[k] = any_failed = 1;
         }
     }
     snprintf(lf.note, sizeof lf.note, "paired with the single appends");
     snprintf(lp.note, sizeof lp.note, "paired with the single appends");
     bu_emit_result(s, &lf);
     bu_emit_result(s, &lp);
-    if (!failed) {
-        snprintf(ev.note, sizeof ev.note,
-                 "one evlog_append per record; the log (%.2f GiB on disk) is kept for the "
-                 "seek and read tests", 0.0);
-        for (vi = 0; vi < ev.nextra; vi++)
-            if (!strcmp(ev.extra[vi].key, "disk_mb"))
-                snprintf(ev.note, sizeof ev.note,
-                         "one evlog_append per record; this log (%.2f GB allocated) is kept "
-                         "for the seek and read tests",
-                         ev.extra[vi].val / 1e3);
-        bu_emit_result(s, &ev);
-        emit_pair(s, "append_single_vs_prefault", "evlog single appends / pre-faulted copy loop, "
-                  "records/s, 100 B values", &ev, &lp, 0, 0.5);
-        emit_pair(s, "append_single_vs_fault", "evlog single appends / page-faulting copy loop, "
-                  "records/s, 100 B values", &ev, &lf, 0, 0);
-        {
-            bu_ratio q;
-            memset(&q, 0, sizeof q);
-            snprintf(q.name, sizeof q.name, "append_single_mrps");
-            snprintf(q.what, sizeof q.what, "evlog single appends, million records/s");
-            q.value = bu_result_best_rps(&ev) / 1e6;
-            q.paired = bu_result_median_rps(&ev) / 1e6;
-            q.cpu = bu_result_best_cpu_rps(&ev) / 1e6;
-            q.target = 15;
-            q.higher_better = 1;
-            q.has_target = 1;
-            bu_emit_ratio(s, &q);
-        }
-        if (sum)
-            sum->single_rps = bu_result_best_rps(&ev);
+    for (k = 0; k < N_SINGLE; k++) {
+        const single_kind *sk = &SINGLE_KINDS[k];
+        if (failed[k])
+            continue;
+        single_note(&ev[k], sk);
+        bu_emit_result(s, &ev[k]);
+        single_label(label, sizeof label, sk, linger);
+        snprintf(name, sizeof name, "%s_vs_prefault", sk->name);
+        snprintf(what, sizeof what, "%s / pre-faulted copy loop, records/s, 100 B values", label);
+        emit_pair(s, name, what, &ev[k], &lp, 0, 0.5);
+        snprintf(name, sizeof name, "%s_vs_fault", sk->name);
+        snprintf(what, sizeof what, "%s / page-faulting copy loop, records/s, 100 B values",
+                 label);
+        emit_pair(s, name, what, &ev[k], &lf, 0, 0);
+        snprintf(name, sizeof name, "%s_mrps", sk->name);
+        snprintf(what, sizeof what, "%s, million records/s", label);
+        emit_mrps(s, name, what, &ev[k]);
     }
+    /* what lingering changes, repetition by repetition */
+    if (!failed[0] && !failed[2]) {
+        snprintf(what, sizeof what,
+                 "evlog single appends, linger %u us / no linger, records/s, timestamp 0",
+                 linger);
+        emit_pair(s, "append_single_linger_vs_single", what, &ev[2], &ev[0], 0, 0);
+    }
+    if (!failed[1] && !failed[3]) {
+        snprintf(what, sizeof what,
+                 "evlog single appends, linger %u us / no linger, records/s, caller timestamps",
+                 linger);
+        emit_pair(s, "append_single_linger_ts_vs_ts", what, &ev[3], &ev[1], 0, 0);
+    }
+    if (sum && !failed[0])
+        sum->single_rps = bu_result_best_rps(&ev[0]);
+    return any_failed ? -1 : 0;
+}
+
+static int suite_appends(const wl_config *c, const wl_sizes *z, bu_sink *s,
+                         const bu_pool *pool, wl_summary *sum)
+{
+    static const int vsizes[2] = {100, 1024};
+    wl_append_mode cm = {c->linger_us, c->caller_ts};
+    char lpath[4096], dir[4096];
+    bu_result lf, lp, ev;
+    int rep, reps = c->reps, failed = 0, single_failed, vi;
+
+    /* single-record appends, 100-byte values */
+    single_failed = suite_single(c, z, s, pool, sum) != 0;
+    path_join(lpath, sizeof lpath, c->dir, "limit.dat");
 
     /* batched appends, 1000 records per append */
     for (vi = 0; vi < 2; vi++) {
@@ -399,7 +586,8 @@ static int suite_appends(const wl_config *c, const wl_sizes *z, bu_sink *s,
             if (limit_run(&lf, lpath, z->limit_file, v, 0, pool, 0) ||
                 limit_run(&lp, lpath, z->limit_file, v, 1, pool, vi == 1 && rep == reps - 1))
                 return -1;
-            if (wl_append_fixed(dir, pool, v, lp.records, BATCH, 0, rep == reps - 1, &ev)) {
+            if (wl_append_fixed(dir, pool, v, lp.records, BATCH, 0, &cm, rep == reps - 1,
+                                &ev)) {
                 failed = 1;
                 break;
             }
@@ -438,7 +626,7 @@ static int suite_appends(const wl_config *c, const wl_sizes *z, bu_sink *s,
         }
         bu_emit_result(s, &w);
     }
-    return 0;
+    return single_failed ? -1 : 0;
 }
 
 /*-******************* durable batches *******************/
@@ -472,7 +660,7 @@ static int suite_sync(const wl_config *c, const wl_sizes *z, bu_sink *s, const b
     for (rep = 0; rep < c->reps; rep++) {
         bu_progress(s, "durable batches: repetition %d/%d", rep + 1, c->reps);
         if (wl_append_fixed(dir, pool, 100, z->sync_batches * BATCH, BATCH, EVLOG_SYNC_ALWAYS,
-                            0, &e))
+                            NULL, 0, &e))
             return -1;
     }
     snprintf(e.note, sizeof e.note, "%d records per evlog_append, each durable on return",
@@ -493,10 +681,11 @@ static int suite_events(const wl_config *c, const wl_sizes *z, bu_sink *s)
     } kinds[3] = {{"events_single", 1, 0},
                   {"events_batch", BATCH, 0},
                   {"events_batch_lz4", BATCH, EVLOG_COMPRESS_LZ4}};
+    wl_append_mode cm = {c->linger_us, c->caller_ts};
     uint64_t nev = 200000, i, total = 0;
     uint64_t *off = malloc(sizeof(uint64_t) * (nev + 1));
     char *buf = malloc(nev * 600);
-    char dir[4096];
+    char dir[4096], mtext[96];
     bu_events g;
     int k, rep, rc = 0;
     if (!off || !buf) {
@@ -515,29 +704,30 @@ static int suite_events(const wl_config *c, const wl_sizes *z, bu_sink *s)
     for (k = 0; k < 3; k++) {
         wl_src src = {NULL, 0, buf, off, nev};
         bu_result r;
-        uint64_t disk = 0;
+        run_out o;
+        memset(&o, 0, sizeof o);
         bu_result_init(&r, kinds[k].name, "evlog");
         r.value_size = -1;
         r.batch = kinds[k].batch;
         for (rep = 0; rep < c->reps; rep++) {
-            double secs, cpu, csecs;
-            uint64_t payload;
             bu_progress(s, "%s: repetition %d/%d", kinds[k].name, rep + 1, c->reps);
-            rc = append_run(dir, &src, z->events, kinds[k].batch, 0, kinds[k].compression, 0,
-                            &secs, &cpu, &csecs, &payload, &disk);
+            rc = append_run(dir, &src, z->events, kinds[k].batch, 0, kinds[k].compression, &cm,
+                            0, &o);
             if (rc)
                 break;
             r.records = z->events;
-            r.bytes = payload;
-            bu_result_add_run_cpu(&r, secs, cpu);
-            bu_result_extra(&r, "close_secs", csecs);
+            r.bytes = o.payload;
+            bu_result_add_run_cpu(&r, o.secs, o.cpu_secs);
+            bu_result_extra(&r, "close_secs", o.close_secs);
         }
         if (rc)
             break;
         bu_result_extra(&r, "avg_value_bytes", (double)total / (double)nev);
-        bu_result_extra(&r, "disk_mb", (double)disk / 1e6);
-        snprintf(r.settings, sizeof r.settings, "EVLOG_SYNC_NONE, %s",
-                 kinds[k].compression ? "EVLOG_COMPRESS_LZ4" : "no compression");
+        bu_result_extra(&r, "disk_mb", (double)o.disk_bytes / 1e6);
+        batch_extras(&r, z->events, o.batches);
+        mode_text(mtext, sizeof mtext, &cm);
+        snprintf(r.settings, sizeof r.settings, "EVLOG_SYNC_NONE, %s%s",
+                 kinds[k].compression ? "EVLOG_COMPRESS_LZ4" : "no compression", mtext);
         snprintf(r.note, sizeof r.note,
                  "JSON play events of 150-600 bytes from seed %llu (200,000 distinct, cycled); "
                  "disk_mb is allocated bytes, preallocated segment tail included",
@@ -946,7 +1136,7 @@ static int suite_a2r(const wl_config *c, const wl_sizes *z, bu_sink *s, const bu
     sh.lat = malloc(sizeof(double) * (size_t)sh.n);
     if (!sh.lat)
         return -1;
-    rc = open_log(&sh.log, dir, 0, 0, 0);
+    rc = open_log_linger(&sh.log, dir, 0, 0, 0, c->linger_us);
     if (rc) {
         free(sh.lat);
         return -1;
@@ -968,6 +1158,8 @@ static int suite_a2r(const wl_config *c, const wl_sizes *z, bu_sink *s, const bu
         uint64_t t = bu_now_ns();
         wl_key(key, i);
         memcpy(val, &t, 8);
+        if (c->caller_ts)
+            rec.timestamp = WL_TS_BASE + (int64_t)i;
         sh.wrc = evlog_append(sh.log, &rec, 1, NULL);
         if (sh.wrc)
             break;
@@ -997,9 +1189,15 @@ static int suite_a2r(const wl_config *c, const wl_sizes *z, bu_sink *s, const bu
     bu_result_init(&r, "append_to_read", "evlog");
     r.value_size = 100;
     bu_result_lat(&r, sh.lat, (size_t)sh.n);
-    snprintf(r.settings, sizeof r.settings,
-             "EVLOG_SYNC_NONE; writer thread appends one record, then sleeps to the next 20 us "
-             "tick; reader thread busy-polls evlog_iter_next on the same handle");
+    {
+        wl_append_mode cm = {c->linger_us, c->caller_ts};
+        char mtext[96];
+        mode_text(mtext, sizeof mtext, &cm);
+        snprintf(r.settings, sizeof r.settings,
+                 "EVLOG_SYNC_NONE%s; writer thread appends one record, then sleeps to the next "
+                 "20 us tick; reader thread busy-polls evlog_iter_next on the same handle",
+                 mtext);
+    }
     snprintf(r.note, sizeof r.note,
              "latency from before evlog_append to the reader holding the record "
              "(CLOCK_MONOTONIC stamped in the value); 2 threads on a 2-core shared machine");
@@ -1312,8 +1510,9 @@ int wl_run_suite(const wl_config *c0, bu_sink *s, wl_summary *sum)
     wl_sizes z;
     bu_pool pool;
     int failed = 0;
-    char seed[32], reps[16], cpu[128], kernel[128], fs[32], ncpu[16], mode[8];
-    const char *kv[20];
+    char seed[32], reps[16], cpu[128], kernel[128], fs[32], ncpu[16], mode[8], linger[16],
+        cts[8];
+    const char *kv[22];
 
     if (c.reps <= 0)
         c.reps = c.quick ? 2 : 3;
@@ -1343,7 +1542,13 @@ int wl_run_suite(const wl_config *c0, bu_sink *s, wl_summary *sum)
     kv[12] = "kernel"; kv[13] = kernel;
     kv[14] = "fs"; kv[15] = fs;
     kv[16] = "dir"; kv[17] = c.dir;
-    bu_emit_kv(s, "evlog_suite", kv, 18);
+    /* as given (`evlog bench --linger-us`, --caller-ts); 0: the lingering
+     * single appends linger WL_DEFAULT_LINGER_US, nothing else does */
+    snprintf(linger, sizeof linger, "#%u", c.linger_us);
+    snprintf(cts, sizeof cts, "#%d", c.caller_ts ? 1 : 0);
+    kv[18] = "linger_us"; kv[19] = linger;
+    kv[20] = "caller_ts"; kv[21] = cts;
+    bu_emit_kv(s, "evlog_suite", kv, 22);
 
     if (suite_appends(&c, &z, s, &pool, sum) != 0)
         failed = 1;

@@ -49,6 +49,13 @@ int bl_write(const char *path, uint64_t records, int value_size, const bu_pool *
 int bl_fdatasync(const char *path, int n, int preallocated, double *lat_ns);
 
 /*-******************* evlog workloads (workload.c) *******************/
+/* The caller timestamps' base, 2025-01-01T00:00:00Z in ns since the epoch:
+ * with caller timestamps, record i of a run carries WL_TS_BASE + i, as a
+ * service passing its events' own times would (and evlog reads no clock). */
+#define WL_TS_BASE 1735689600000000000ll
+/* The linger of the lingering single appends unless the caller sets one. */
+#define WL_DEFAULT_LINGER_US 1000u
+
 typedef struct wl_config {
     const char *dir;  /* scratch directory; created; removed at the end */
     int quick;        /* the < 2 minute mode */
@@ -56,6 +63,16 @@ typedef struct wl_config {
     uint64_t seed;    /* data and offsets; printed with the results */
     double open_max_gib; /* largest log of the kill -9 test; 0: default */
     int skip_open;    /* skip the kill -9 test */
+    /* `evlog bench --linger-us N`: the linger of the lingering single
+     * appends (0: WL_DEFAULT_LINGER_US) and of the other EVLOG_SYNC_NONE
+     * append workloads: batched appends, JSON events, append-to-read (0:
+     * none). The plain single appends, whose log the seek and read tests
+     * use, never linger; the EVLOG_SYNC_ALWAYS workloads (where evlog
+     * ignores linger) and the kill -9 test keep their settings. */
+    uint32_t linger_us;
+    /* `evlog bench --caller-ts`: those same other workloads give every
+     * record its own timestamp (WL_TS_BASE + its index) instead of 0. */
+    int caller_ts;
 } wl_config;
 
 /* The figures the comparison program needs for its ratios with peers. */
@@ -68,12 +85,25 @@ typedef struct wl_summary {
     double seek_mean_ns;
 } wl_summary;
 
+/* How an append workload writes its records, beyond their sizes and
+ * batching. All zero: evlog's defaults. */
+typedef struct wl_append_mode {
+    uint32_t linger_us; /* evlog_options.linger_us (options version 2); 0: none.
+                           The timed loop ends with evlog_flush(), so that
+                           every record counted is visible to readers. */
+    int caller_ts;      /* 1: record i gets timestamp WL_TS_BASE + i;
+                           0: timestamp 0 (evlog reads the clock) */
+} wl_append_mode;
+
 /* Append `records` records (8-byte key, value of `value_size` bytes) in
- * appends of `batch` records to a new log in `dir` with `sync_mode`, and
- * fill `r` with one run (adding to its runs). Leaves the log in place when
- * `keep`. Returns 0 or a negative evlog error. */
+ * appends of `batch` records to a new log in `dir` with `sync_mode` and
+ * `mode` (NULL: the defaults), and fill `r` with one run (adding to its
+ * runs; its settings say how the run was made; its extras give the
+ * batches the log holds). Leaves the log in place when `keep`. Returns 0
+ * or a negative evlog error. */
 int wl_append_fixed(const char *dir, const bu_pool *pool, int value_size, uint64_t records,
-                    int batch, int sync_mode, int keep, bu_result *r);
+                    int batch, int sync_mode, const wl_append_mode *mode, int keep,
+                    bu_result *r);
 
 /* Run every evlog workload with its limit loops and ratios into `s`;
  * `sum` (may be NULL) receives the key figures. Returns 0, or -1 when a
