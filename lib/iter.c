@@ -229,10 +229,9 @@ int evlog_iter_next(evlog_iter *it, evlog_record *rec)
             if (!log->read_only) {
                 /* the writer's own lingering appends are read by closing
                  * their batch */
-                if (!atomic_load_explicit(&log->pending, memory_order_relaxed))
+                if (!atomic_load_explicit(&log->pending, memory_order_relaxed) ||
+                    evlog_flush(log) < 0) /* a failed handle has none to close */
                     return 0;
-                if ((r = evlog_flush(log)) < 0)
-                    return r;
                 continue;
             }
             if (log->flags & EVLOG_OPEN_DAMAGED)

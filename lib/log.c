@@ -239,6 +239,10 @@ int evl_segs_push(evlog *log, evl_seg *s)
  * the data; nothing more is written through this handle. mu held. */
 static int poison(evlog *log, int rc)
 {
+    /* lingering appends were acknowledged: they stay, published, as
+     * appends without linger would have */
+    if (!log->failed)
+        (void)evl_flush_locked(log);
     pthread_mutex_lock(&log->err_mu);
     memcpy(log->failmsg, log->errmsg, sizeof log->failmsg);
     pthread_mutex_unlock(&log->err_mu);
