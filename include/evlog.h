@@ -21,7 +21,9 @@
  * Thread safety: one evlog handle may be shared by threads. Appends, syncs
  * and truncations are serialized inside the handle. Each evlog_iter belongs
  * to one thread at a time; iterators read concurrently with the writer
- * without taking its lock and never see a partial batch. Any number of
+ * without taking its lock (but for an iterator of the writer's own handle
+ * that reaches lingering appends: it closes their batch) and never see a
+ * partial batch. Any number of
  * read-only handles, in any process, may open the same log as one writer.
  *
  * There is no global state and no library initialisation call.
@@ -154,14 +156,17 @@ typedef struct evlog_options {
  * batch), but the batch is checksummed and made visible to readers only
  * when it closes: after linger_us from its first record, at
  * EVLOG_LINGER_BYTES, or at evlog_flush(), evlog_sync(), a roll, a
- * truncation or evlog_close(). An iterator of the writer's own handle that
+ * truncation or evlog_close(); in EVLOG_SYNC_INTERVAL mode each background
+ * sync closes it too, so the linger is at most sync_interval_ms. An iterator of the writer's own handle that
  * reaches the records of the open batch closes it first, so a thread reads
  * what it appended.
  *
  * The price: a process crash loses the open batch (at most linger_us of
  * appends) as well as what a power loss would lose; without linger a
  * process crash loses nothing in any sync mode. evlog_durable_offset()
- * never counts the open batch.
+ * never counts the open batch. A handle poisoned by a failed sync closes
+ * its open batch first, so what it acknowledged stays as it would have
+ * without linger.
  */
 
 /* Fill `opts` with the defaults of this version. Cannot fail. */
