@@ -606,6 +606,8 @@ EVLOG_API const char *evlog_problem_name(int code);
 #define EVLOG_ACT_UNREPAIRED 8    /* a problem left as it is (damage without
                                      EVLOG_REPAIR_QUARANTINE) */
 #define EVLOG_ACT_WRITE_HEADER 9  /* rewrite a segment header whose batches are whole */
+#define EVLOG_ACT_RESTORE_BATCH 10 /* write back, from truncate.pending, the batch a
+                                      truncation in progress left torn */
 
 /* One action of a repair, reported before it is performed. */
 typedef struct evlog_repair_action {

@@ -76,6 +76,9 @@ static void note_problem(evl_rctx *c, const evlog_scan_problem *p)
         if (!strcmp(p->file, EVL_SIDE_NAME) && c->log.pending_truncate == EVLOG_NO_OFFSET &&
             add_remove(c, p->file))
             c->fatal = EVLOG_ENOMEM;
+        /* reported at a segment: the batch it was rewriting there is torn */
+        if (strcmp(p->file, EVL_SIDE_NAME) != 0)
+            c->side_torn = 1;
         return;
     case EVLOG_PROBLEM_GAP:
         if (!g) {
@@ -318,6 +321,25 @@ static int plan(evl_rctx *c)
 }
 
 /*-******************* the entry point *******************/
+/* Forget what a scan collected, for another scan. */
+static void ctx_reset(evl_rctx *c)
+{
+    size_t i;
+    for (i = 0; i < c->n; i++)
+        free(c->segs[i].b);
+    free(c->segs);
+    for (i = 0; i < c->nremove; i++)
+        free(c->remove[i]);
+    free(c->remove);
+    c->segs = NULL;
+    c->n = c->cap = 0;
+    c->remove = NULL;
+    c->nremove = 0;
+    memset(&c->log, 0, sizeof c->log);
+    c->interval = 0;
+    c->fatal = c->first_gap = c->start_gap = c->ckpt_bad = c->side_torn = 0;
+    c->slot_bad = 0;
+}
 /* After a repair: the errors a new scan still finds. */
 static int count_cb(const evlog_scan_event *ev, void *payload)
 {
@@ -332,7 +354,6 @@ int evlog_repair(evlog_repair_result *out, const char *dir, unsigned flags, evlo
     evlog_repair_result res;
     evl_rctx c;
     int lockfd = -1, rc;
-    size_t i;
     uint64_t left = 0;
 
     memset(&res, 0, sizeof res);
@@ -364,6 +385,19 @@ int evlog_repair(evlog_repair_result *out, const char *dir, unsigned flags, evlo
         goto out;
     if ((rc = c.fatal) != 0)
         goto out;
+    if (c.side_torn) {
+        /* the torn batch of a truncation in progress goes back in place
+         * first; the log is then scanned again, as it now is */
+        if ((rc = evl_repair_restore_side(&c)) != 0)
+            goto out;
+        if (!(flags & EVLOG_REPAIR_DRY_RUN)) {
+            ctx_reset(&c);
+            if ((rc = evlog_scan(dir, 0, collect_cb, &c)) != 0)
+                goto out;
+            if ((rc = c.fatal) != 0)
+                goto out;
+        }
+    }
     rc = plan(&c);
     if (rc == 0 && !(flags & EVLOG_REPAIR_DRY_RUN) && evlog_scan(dir, 0, count_cb, &left) == 0 &&
         left > 0) {
@@ -376,11 +410,6 @@ out:
     if (lockfd >= 0)
         c.io->close(c.io, lockfd);
     c.io->close(c.io, c.dirfd);
-    for (i = 0; i < c.n; i++)
-        free(c.segs[i].b);
-    free(c.segs);
-    for (i = 0; i < c.nremove; i++)
-        free(c.remove[i]);
-    free(c.remove);
+    ctx_reset(&c);
     return rc;
 }

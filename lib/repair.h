@@ -57,6 +57,7 @@ typedef struct evl_rctx {
     int start_gap;          /* the first segment starts after the start offset */
     int ckpt_bad;           /* the checkpoint disagrees with the segments */
     unsigned slot_bad;      /* bit k: checkpoint slot k is damaged */
+    int side_torn;          /* a truncation in progress left its batch torn in place */
 } evl_rctx;
 
 /*-******************* repair.c *******************/
@@ -76,6 +77,9 @@ int evl_repair_act(evl_rctx *c, int kind, const char *file, uint64_t pos, uint64
                    const char *broken, uint64_t first, uint64_t end, const char *reason);
 /* An evlog code for a negative errno of the I/O table. */
 int evl_repair_io_code(int neg);
+/* Write back the batch that a truncation in progress left torn, from its
+ * copy in truncate.pending, as a writer's open does first. */
+int evl_repair_restore_side(evl_rctx *c);
 /* Delete a leftover temporary file, an orphan index or a stale
  * truncate.pending. */
 int evl_repair_remove_file(evl_rctx *c, const char *name);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Room for "NAME.POS.K.broken". */
 #define BROKEN_NAME_MAX (EVL_NAME_MAX + 48)
@@ -69,6 +70,59 @@ static int write_synced(evl_rctx *c, const char *name, int create, const void *b
         rc = c->io->fsync(c->io, fd);
     c->io->close(c->io, fd);
     return rc < 0 ? evl_repair_io_code(rc) : 0;
+}
+
+/*-******************* a truncation in progress *******************/
+/*
+ * The scan found the batch that a truncation in progress was rewriting torn
+ * in place; truncate.pending holds its new copy (whole, and naming the
+ * checkpoint's pending truncation and seq, or the scan would not have said
+ * so). It goes back in place before anything else: whatever the plan then
+ * does (a cut, a checkpoint written anew, which no longer names this file)
+ * can no longer lose the records below the truncation point.
+ */
+int evl_repair_restore_side(evl_rctx *c)
+{
+    char name[EVL_NAME_MAX];
+    uint8_t *p = NULL;
+    uint64_t size = 0;
+    uint32_t len;
+    evl_batch b;
+    long r = 0;
+    int fd, rc;
+
+    if ((fd = c->io->open(c->io, c->dirfd, EVL_SIDE_NAME, EVL_O_RDONLY)) < 0)
+        return evl_repair_io_code(fd);
+    if ((rc = c->io->size(c->io, fd, &size)) == 0 &&
+        (size < EVL_SIDE_HEADER_SIZE || size > EVL_SIDE_HEADER_SIZE + (uint64_t)EVLOG_MAX_BATCH_BYTES))
+        rc = -EIO;
+    if (rc == 0 && !(p = malloc((size_t)size)))
+        rc = -ENOMEM;
+    if (rc == 0 && (r = c->io->pread(c->io, fd, p, (size_t)size, 0)) != (long)size)
+        rc = r < 0 ? (int)r : -EIO;
+    c->io->close(c->io, fd);
+    if (rc < 0) {
+        free(p);
+        return evl_repair_io_code(rc);
+    }
+    len = evl_ld32(p + 12);
+    if (memcmp(p, EVL_SIDE_MAGIC, 8) != 0 || size != EVL_SIDE_HEADER_SIZE + (uint64_t)len ||
+        evl_hash(p + EVL_SIDE_HEADER_SIZE, len, evl_hash(p, 56, EVL_SEED_SIDE)) != evl_ld64(p + 56) ||
+        evl_batch_check(&b, p + EVL_SIDE_HEADER_SIZE, len) != EVL_OK ||
+        evl_ld64(p + 32) != c->log.pending_truncate || evl_ld64(p + 40) != c->log.checkpoint_seq) {
+        /* changed since the scan: leave everything to the writer's open */
+        free(p);
+        return EVLOG_ECORRUPT;
+    }
+    evl_name(name, evl_ld64(p + 16), EVL_SEG_SUFFIX);
+    rc = 0;
+    if (evl_repair_act(c, EVLOG_ACT_RESTORE_BATCH, name, evl_ld64(p + 24), len, NULL, 0, 0,
+                       "a truncation in progress left the batch it was rewriting torn: its new "
+                       "copy is written back from truncate.pending"))
+        rc = write_synced(c, name, 0, p + EVL_SIDE_HEADER_SIZE, len, evl_ld64(p + 24),
+                          EVLOG_NO_OFFSET);
+    free(p);
+    return rc;
 }
 
 /* One past the last non-zero byte of [from, to) of fd into *out, or from. */
@@ -409,6 +463,16 @@ int evl_repair_cut(evl_rctx *c, size_t k, uint64_t lost_end)
     return write_index(c, g, pos);
 }
 
+/* Whether truncate.pending is there. */
+static int side_exists(evl_rctx *c)
+{
+    int fd = c->io->open(c->io, c->dirfd, EVL_SIDE_NAME, EVL_O_RDONLY);
+    if (fd < 0)
+        return 0;
+    c->io->close(c->io, fd);
+    return 1;
+}
+
 int evl_repair_write_checkpoint(evl_rctx *c, size_t nsegs, const char *why)
 {
     uint8_t buf[EVL_CKPT_SLOT_SIZE];
@@ -445,6 +509,13 @@ int evl_repair_write_checkpoint(evl_rctx *c, size_t nsegs, const char *why)
         evl_ckpt_encode(buf, &ck);
         if ((rc = write_synced(c, EVL_CKPT_NAME, 1, buf, sizeof buf,
                                (ck.seq % 2) * EVL_CKPT_SLOT_SIZE, EVLOG_NO_OFFSET)) != 0)
+            return rc;
+        /* the truncation in progress ended with the log's new end: its
+         * truncate.pending is stale now, and goes as a writer's open would
+         * remove it */
+        if (k == 0 && c->log.pending_truncate != EVLOG_NO_OFFSET &&
+            ck.truncate_to == EVL_NO_TRUNCATE && side_exists(c) &&
+            (rc = evl_repair_remove_file(c, EVL_SIDE_NAME)) != 0)
             return rc;
         /* the other slot held no valid checkpoint either: the same, once more */
         if (k > 0 || !(c->slot_bad & (1u << ((ck.seq + 1) % 2))))

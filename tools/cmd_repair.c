@@ -44,6 +44,7 @@ static const char *act_name(int kind)
     case EVLOG_ACT_WRITE_CHECKPOINT: return "write_checkpoint";
     case EVLOG_ACT_UNREPAIRED: return "unrepaired";
     case EVLOG_ACT_WRITE_HEADER: return "write_header";
+    case EVLOG_ACT_RESTORE_BATCH: return "restore_batch";
     }
     return "unknown";
 }
