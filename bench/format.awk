@@ -163,16 +163,25 @@ END {
             note == "" ? "" : " (" note ")"
     }
     print ""
-    print "| sync | p50 | p90 | p99 | p99.9 | max | how |"
-    print "|---|---:|---:|---:|---:|---:|---|"
+    # the loops timed per operation: the syncs and the random read by position
+    print "| loop (per operation) | value B | p50 | p90 | p99 | p99.9 | max | ops/s | how |"
+    print "|---|---:|---:|---:|---:|---:|---:|---:|---|"
     for (i = 1; i <= nres; i++) {
         l = res[i]
         if (jget(l, "engine") != "limit" || jget(l, "lat_p50_ns") == "") continue
-        printf "| %s | %s | %s | %s | %s | %s | %s |\n", jget(l, "workload"), ns(jget(l, "lat_p50_ns")),
-            ns(jget(l, "lat_p90_ns")), ns(jget(l, "lat_p99_ns")), ns(jget(l, "lat_p999_ns")),
-            ns(jget(l, "lat_max_ns")), jget(l, "settings")
+        note = jget(l, "note")
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s%s |\n", jget(l, "workload"), vsize(l),
+            ns(jget(l, "lat_p50_ns")), ns(jget(l, "lat_p90_ns")), ns(jget(l, "lat_p99_ns")),
+            ns(jget(l, "lat_p999_ns")), ns(jget(l, "lat_max_ns")), rate(jget(l, "rps_best")),
+            jget(l, "settings"), note == "" ? "" : " (" note ")"
     }
     print ""
+    q = rbyname["seek_read_p50_vs_limit"]
+    l = result_of("random_read", "limit")
+    if (q != "" && l != "")
+        printf "`random_read` is the limit of evlog's `seek_read` (%s median, %s here): evlog / limit = %.3g (target %s %s).\n\n",
+            ns(jget(result_of("seek_read", "evlog"), "lat_p50_ns")), ns(jget(l, "lat_p50_ns")), jget(q, "value"),
+            jget(q, "direction"), jget(q, "target")
 
     # ---- evlog throughput
     print "## evlog"

@@ -7,7 +7,10 @@
  *          MADV_POPULATE_WRITE a few MiB ahead of the copy;
  *   scan   read every byte of that file through a fresh mapping;
  *   write  the same framed bytes through buffered write(2);
- *   sync   the latency of write + fdatasync of a 4 KiB append.
+ *   sync   the latency of write + fdatasync of a 4 KiB append;
+ *   random read
+ *          the latency of copying one framed record out of that file at a
+ *          position known in advance, for records drawn at random.
  *
  * libc only, like bench_util.c, so that `evlog bench` can report its ratios.
  */
@@ -213,4 +216,118 @@ fail:
     close(fd);
     unlink(path);
     return -1;
+}
+
+/* The byte positions of the framed records from the start of `map` (the
+ * copy loop's framing: a native u64 length L, then L bytes of key and
+ * value), up to the first length that is zero (the preallocated tail) or
+ * that runs past `size`. Stores them in pos[] unless NULL; returns the
+ * count, the largest framed record (8 + L) in *max_rec and the end of the
+ * last record in *end. Cannot fail. */
+static uint64_t frame_walk(const unsigned char *map, uint64_t size, uint64_t *pos,
+                           uint64_t *max_rec, uint64_t *end)
+{
+    uint64_t off = 0, n = 0, len;
+    *max_rec = 0;
+    while (size - off >= 8) {
+        memcpy(&len, map + off, 8);
+        if (len == 0 || len > size - off - 8)
+            break;
+        if (pos)
+            pos[n] = off;
+        n++;
+        if (8 + len > *max_rec)
+            *max_rec = 8 + len;
+        off += 8 + len;
+    }
+    *end = off;
+    return n;
+}
+
+/* One operation of the random read: copy the framed record at `p` (its
+ * length, key and value) into `buf` and return its last byte. */
+static inline unsigned char copy_record(unsigned char *buf, const unsigned char *p)
+{
+    uint64_t len;
+    memcpy(&len, p, 8);
+    memcpy(buf, p, (size_t)(8 + len));
+    __asm__ volatile("" : : "r"(buf) : "memory"); /* the copy must happen */
+    return buf[7 + len];
+}
+
+int bl_random_read(const char *path, uint64_t nops, uint64_t seed, double *lat_ns,
+                   bl_random_read_out *out)
+{
+    struct stat st;
+    unsigned char *map = MAP_FAILED, *buf = NULL;
+    uint64_t *pos = NULL, n, max_rec, end, i, x = 0, t0, size = 0;
+    double ovh = bu_timer_overhead_ns();
+    bu_rng rng;
+    int fd, rc = -1;
+
+    memset(out, 0, sizeof *out);
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0)
+        goto out;
+    if (st.st_size <= 0) {
+        errno = EINVAL;
+        goto out;
+    }
+    size = (uint64_t)st.st_size;
+    /* the file was just written through a shared mapping: write its pages
+     * back now, so that the flusher does not run during the timing (the
+     * seek test's log was synced by evlog_close long before) */
+    if (fdatasync(fd) != 0)
+        goto out;
+    map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED)
+        goto out;
+    /* outside the timing: every record's position, found by a walk over
+     * the whole mapping, which also reads the file once (page cache warm) */
+    n = frame_walk(map, size, NULL, &max_rec, &end);
+    if (n == 0) {
+        errno = EINVAL;
+        goto out;
+    }
+    pos = malloc(sizeof *pos * (size_t)n);
+    buf = malloc((size_t)max_rec);
+    if (!pos || !buf) {
+        errno = ENOMEM;
+        goto out;
+    }
+    (void)frame_walk(map, size, pos, &max_rec, &end);
+
+    bu_rng_seed(&rng, seed);
+    /* per-operation timing, as the seek test's: the record is drawn, then
+     * clock_gettime around the copy */
+    for (i = 0; i < nops; i++) {
+        const unsigned char *p = map + pos[bu_rng_below(&rng, n)];
+        uint64_t a, b;
+        a = bu_now_ns();
+        x += copy_record(buf, p);
+        b = bu_now_ns();
+        lat_ns[i] = (double)(b - a) - ovh;
+        if (lat_ns[i] < 0)
+            lat_ns[i] = 0;
+    }
+    /* the same without per-operation clocks, the generator going on */
+    t0 = bu_now_ns();
+    for (i = 0; i < nops; i++)
+        x += copy_record(buf, map + pos[bu_rng_below(&rng, n)]);
+    out->bulk_secs = (double)(bu_now_ns() - t0) / 1e9;
+    __asm__ volatile("" : : "r"(x));
+    out->records = n;
+    out->framed_bytes = end;
+    out->bulk_ops = nops;
+    out->timer_overhead_ns = ovh;
+    rc = 0;
+out:
+    if (map != MAP_FAILED)
+        munmap(map, (size_t)size);
+    close(fd);
+    free(pos);
+    free(buf);
+    return rc;
 }

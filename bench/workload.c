@@ -932,10 +932,64 @@ out:
     return rc;
 }
 
-static int suite_seek(const wl_config *c, const wl_sizes *z, bu_sink *s, wl_summary *sum)
+/* The limit of the seek test: a copy loop's file of as many 100-byte
+ * records as the seek test's log holds (limit.dat, removed after; the
+ * read tests have removed the earlier one), read by bl_random_read with
+ * the seek test's seed and number of operations. Emits the result and
+ * gives its median and mean ns. Returns 0 or -1 (reported). */
+static int random_read_limit(const wl_config *c, const wl_sizes *z, bu_sink *s,
+                             const bu_pool *pool, double *p50, double *mean)
+{
+    char lpath[4096];
+    double *lat = malloc(sizeof(double) * (size_t)z->seeks);
+    bl_copy_out co;
+    bl_random_read_out o;
+    bu_result r;
+    int rc = -1;
+    if (!lat)
+        return -1;
+    bu_progress(s, "random read limit");
+    path_join(lpath, sizeof lpath, c->dir, "limit.dat");
+    if (bl_copy(lpath, z->limit_file, 100, 1, pool, 1, &co) != 0) {
+        fprintf(stderr, "bench: limit copy %s: %s\n", lpath, strerror(errno));
+        goto out;
+    }
+    if (bl_random_read(lpath, z->seeks, c->seed ^ 0x5eed, lat, &o) != 0) {
+        fprintf(stderr, "bench: limit random read %s: %s\n", lpath, strerror(errno));
+        goto out;
+    }
+    limit_result(&r, "random_read", 100,
+                 "fresh read-only mmap MAP_SHARED of the copy loop's file (fdatasync'd, then "
+                 "walked once to record every record's position, untimed: page cache warm); "
+                 "per operation: memcpy of u64 length + key + value at the known position of a "
+                 "uniform random record into a buffer, one byte touched");
+    r.records = o.bulk_ops;
+    bu_result_add_run(&r, o.bulk_secs);
+    bu_result_lat(&r, lat, (size_t)z->seeks);
+    bu_result_extra(&r, "timer_overhead_ns", o.timer_overhead_ns);
+    bu_result_extra(&r, "file_records", (double)o.records);
+    bu_result_extra(&r, "framed_mb", (double)o.framed_bytes / 1e6);
+    snprintf(r.note, sizeof r.note,
+             "paired with seek_read: same clock pairs minus the timer's own %.0f ns, same "
+             "number of operations and seed; records/s from an untimed loop of the same "
+             "operations",
+             o.timer_overhead_ns);
+    bu_emit_result(s, &r);
+    *p50 = r.lat_p50;
+    *mean = 1e9 / bu_result_best_rps(&r);
+    rc = 0;
+out:
+    unlink(lpath);
+    free(lat);
+    return rc;
+}
+
+static int suite_seek(const wl_config *c, const wl_sizes *z, bu_sink *s, const bu_pool *pool,
+                      wl_summary *sum)
 {
     char dir[4096];
-    double p50 = 0, mean = 0, p50b = 0, meanb = 0, gb;
+    double p50 = 0, mean = 0, p50b = 0, meanb = 0, lp50 = 0, lmean = 0, gb;
+    int failed = 0;
     bu_progress(s, "random seek + read");
     snprintf(dir, sizeof dir, "%s/single100", c->dir);
     gb = (double)bu_dir_bytes(dir, 0, ".log", NULL) / 1e9;
@@ -950,10 +1004,19 @@ static int suite_seek(const wl_config *c, const wl_sizes *z, bu_sink *s, wl_summ
         sum->seek_p50_ns = p50;
         sum->seek_mean_ns = mean;
     }
+    /* right after it, its limit: the same records read where they are known
+     * to be */
+    if (random_read_limit(c, z, s, pool, &lp50, &lmean) != 0)
+        failed = 1;
+    else if (lp50 > 0 && lmean > 0)
+        emit_target(s, "seek_read_p50_vs_limit",
+                    "evlog seek + read median / random read by known position (limit) "
+                    "median, 100 B values (paired: the means of the untimed loops)",
+                    p50 / lp50, mean / lmean, 4, 0);
     snprintf(dir, sizeof dir, "%s/batch100", c->dir);
     if (seek_run(dir, z->seeks / 10, c->seed ^ 0x5eed, BATCH, 100, s, &p50b, &meanb) != 0)
         return -1;
-    return 0;
+    return failed ? -1 : 0;
 }
 
 /*-******************* group commit *******************/
@@ -1554,7 +1617,7 @@ int wl_run_suite(const wl_config *c0, bu_sink *s, wl_summary *sum)
         failed = 1;
     if (suite_read(&c, s, sum) != 0)
         failed = 1;
-    if (suite_seek(&c, &z, s, sum) != 0)
+    if (suite_seek(&c, &z, s, &pool, sum) != 0)
         failed = 1;
     /* the kept logs are no longer needed: free the disk for the kill test */
     {

@@ -48,6 +48,27 @@ int bl_write(const char *path, uint64_t records, int value_size, const bu_pool *
  * first, so that each sync carries no metadata. Returns 0 or -1. */
 int bl_fdatasync(const char *path, int n, int preallocated, double *lat_ns);
 
+typedef struct bl_random_read_out {
+    uint64_t records;         /* framed records found in the file */
+    uint64_t framed_bytes;    /* their bytes, lengths included */
+    uint64_t bulk_ops;        /* operations of the untimed loop */
+    double bulk_secs;         /* its seconds */
+    double timer_overhead_ns; /* subtracted from every latency */
+} bl_random_read_out;
+
+/* Random reads by position, the limit of evlog's seek + read: over a fresh
+ * read-only MAP_SHARED mapping of the file bl_copy wrote at `path` (kept),
+ * record every record's position first (a walk over the whole mapping,
+ * after an fdatasync, both untimed: the file is clean and warm), then
+ * `nops` times draw a record uniformly with bu_rng from `seed` and copy it
+ * (u64 length, key, value) into a buffer, each copy between two
+ * bu_now_ns() calls: lat_ns[nops] receives the latencies minus the
+ * timer's median cost (at least 0). Then `nops` more copies, the generator
+ * going on, timed as a whole (bulk_secs). The file is left in place.
+ * Returns 0 or -1 (errno; EINVAL: no framed record at the start). */
+int bl_random_read(const char *path, uint64_t nops, uint64_t seed, double *lat_ns,
+                   bl_random_read_out *out);
+
 /*-******************* evlog workloads (workload.c) *******************/
 /* The caller timestamps' base, 2025-01-01T00:00:00Z in ns since the epoch:
  * with caller timestamps, record i of a run carries WL_TS_BASE + i, as a
