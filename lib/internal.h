@@ -128,6 +128,7 @@ struct evlog {
     /* the pretoucher: faults the active segment's pages in ahead of the
      * writer, on another core (as Chronicle Queue's pretoucher does) */
     pthread_cond_t touch_cv;       /* work for the pretoucher */
+    int toucher_idle;              /* (w) it waits with no deadline */
     pthread_t toucher;
     int toucher_running;
 

@@ -460,7 +460,9 @@ static void *toucher_main(void *arg)
                 struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
                 pthread_cond_timedwait(&log->touch_cv, &log->mu, &ts);
             } else {
+                log->toucher_idle = 1;
                 pthread_cond_wait(&log->touch_cv, &log->mu);
+                log->toucher_idle = 0;
             }
             continue;
         }
@@ -689,7 +691,10 @@ static int linger_append(evlog *log, const evlog_record *recs, size_t n, uint64_
         log->pend_first_ts = log->pend_max_ts = recs[0].timestamp ? recs[0].timestamp : now;
         log->pend_since = mono_ns();
         atomic_store_explicit(&log->pending, 1, memory_order_relaxed);
-        pthread_cond_signal(&log->touch_cv); /* its time starts now */
+        /* its time starts now: wake the pretoucher only when it waits
+         * without a deadline (a timed wait recomputes its own) */
+        if (log->toucher_idle)
+            pthread_cond_signal(&log->touch_cv);
     }
     base = atomic_load_explicit(&log->end_offset, memory_order_relaxed) + log->pend_n;
     log->pend_len += evl_records_encode(s->map + log->pend_pos + log->pend_len, recs, n,
