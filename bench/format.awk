@@ -95,7 +95,7 @@ END {
     print ""
     print "```sh"
     print "scripts/bench.sh --quick   # about 2 minutes: smaller files, 2 repetitions, 1 GiB kill -9 test"
-    print "scripts/bench.sh           # the full run, ~20-30 minutes: 3 repetitions, value sweep, 1-10 GiB kill -9 test"
+    print "scripts/bench.sh           # the full run, ~20-30 minutes: 3 repetitions, value sweep, 1-16 GiB kill -9 test"
     print "evlog bench [--quick] [--json] [--dir D] [--linger-us N] [--caller-ts]   # evlog's own workloads and limits only, no peers"
     print "```"
     print ""

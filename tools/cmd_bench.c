@@ -31,7 +31,7 @@ static void bench_usage(FILE *f)
             "usage: evlog bench [--quick] [--json] [--dir D] [--reps N] [--seed S] [--no-open]\n"
             "                   [--linger-us N] [--caller-ts]\n"
             "  --quick    a run of about a minute (default: the full run, ~10 minutes, up to\n"
-            "             a 10 GiB log for the open-after-kill test)\n"
+            "             a 16 GiB log for the open-after-kill test)\n"
             "  --json     JSON lines on stdout instead of the table\n"
             "  --dir D    scratch directory (default $TMPDIR or /var/tmp); a subdirectory\n"
             "             of it is used and removed\n"
