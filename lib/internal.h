@@ -107,6 +107,12 @@ struct evlog {
     _Atomic int pending;           /* pend_n != 0, for iterators of this handle */
     _Atomic uint64_t append_end;   /* the writer's end, the open batch included */
 
+    /* read-only: the segment file after a gap that the open left out
+     * (base and header checksum), never to be followed into (evl_refresh) */
+    int has_stale;
+    uint64_t stale_base;
+    uint64_t stale_sum;
+
     _Atomic uint64_t end_offset;
     _Atomic uint64_t durable_offset;
     _Atomic uint64_t start_offset;

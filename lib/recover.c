@@ -103,6 +103,36 @@ static int push(evlog *log, evl_seg *s)
 }
 
 /*
+ * Read-only: the segments after a gap are left on disk (a writer's open
+ * removes them), and the log ends before them. Remember the one among
+ * `bases` that bears the name the log would continue with, `next`, by its
+ * header's checksum (its creation time makes it unique), so that following
+ * a writer (evl_refresh) never takes that stale file for a segment the
+ * writer rolled to; one the writer creates under the same name differs.
+ */
+static void note_stale(evlog *log, const uint64_t *bases, size_t n, uint64_t next)
+{
+    char name[EVL_NAME_MAX];
+    uint8_t h[EVL_SEG_HEADER_SIZE];
+    size_t j;
+    int fd;
+
+    for (j = 0; j < n && bases[j] != next; j++)
+        ;
+    if (j == n)
+        return;
+    evl_name(name, next, EVL_SEG_SUFFIX);
+    if ((fd = log->io->open(log->io, log->dirfd, name, EVL_O_RDONLY)) < 0)
+        return;
+    if (log->io->pread(log->io, fd, h, sizeof h, 0) == (long)sizeof h) {
+        log->stale_base = next;
+        log->stale_sum = evl_ld64(h + 56);
+        log->has_stale = 1;
+    }
+    (void)log->io->close(log->io, fd);
+}
+
+/*
  * Map segment `s`, of `size` bytes, to scan it: read-write at its capacity
  * for a writer when the file has it all (it may become the active segment),
  * read-only at its size otherwise. A file shorter than its capacity is
@@ -535,6 +565,8 @@ int evl_recover(evlog *log)
             evl_seg_unref(log, s);
             if (!log->read_only && (rc = drop_later(log, l.bases, l.n, i - 1)) < 0)
                 goto out;
+            if (log->read_only)
+                note_stale(log, l.bases + i, l.n - i, next);
             l.n = i;
             break;
         }
@@ -825,8 +857,12 @@ int evl_refresh(evlog *log)
             rc = EVLOG_ENOMEM;
             break;
         }
-        /* a segment being created may not have its header yet */
-        if (evl_seg_map_ro(log, n) < 0 || evl_seg_header_decode(&h, n->map) != EVL_OK || h.base_offset != n->base ||
+        /* a segment being created may not have its header yet; the stale
+         * one that the open found after a gap is no continuation */
+        if (evl_seg_map_ro(log, n) < 0 || evl_seg_header_decode(&h, n->map) != EVL_OK ||
+            h.base_offset != n->base ||
+            (log->has_stale && n->base == log->stale_base &&
+             evl_ld64(n->map + 56) == log->stale_sum) ||
             evl_segs_push(log, n) < 0) {
             evl_seg_unref(log, n);
             break;
