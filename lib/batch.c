@@ -216,6 +216,21 @@ uint32_t evl_batch_encode(uint8_t *dst, evl_batch *hdr, const evlog_record *recs
     return evl_batch_seal(dst, h2, NULL, len, EVL_COMP_NONE);
 }
 
+/*-******************* truncate.pending *******************/
+int evl_side_valid(const uint8_t *p, uint64_t size, uint64_t target, uint64_t seq,
+                   evl_batch *b)
+{
+    uint32_t len;
+    if (size < EVL_SIDE_HEADER_SIZE || memcmp(p, EVL_SIDE_MAGIC, 8) != 0)
+        return 0;
+    len = evl_ld32(p + 12);
+    return size == EVL_SIDE_HEADER_SIZE + (uint64_t)len &&
+           evl_hash(p + EVL_SIDE_HEADER_SIZE, len, evl_hash(p, 56, EVL_SEED_SIDE)) ==
+               evl_ld64(p + 56) &&
+           evl_batch_check(b, p + EVL_SIDE_HEADER_SIZE, len) == EVL_OK && b->length == len &&
+           evl_ld64(p + 32) == target && evl_ld64(p + 40) == seq;
+}
+
 /*-******************* batch checking *******************/
 static int all_zero(const uint8_t *p, size_t n)
 {

@@ -143,6 +143,12 @@ evl_check evl_batch_verify(const evl_batch *b, const uint8_t *p);
 /* Parse and verify the batch at p: header limits and checksum. */
 evl_check evl_batch_check(evl_batch *out, const uint8_t *p, uint64_t avail);
 
+/* Whether the `size` bytes of truncate.pending at `p` are whole (magic,
+ * length, checksums, a valid batch) and name the truncation to `target`
+ * recorded by the checkpoint of seq `seq`; its batch then in *b. */
+int evl_side_valid(const uint8_t *p, uint64_t size, uint64_t target, uint64_t seq,
+                   evl_batch *b);
+
 /* A cursor over the records of one batch's uncompressed payload. */
 typedef struct evl_rec_cursor {
     const uint8_t *p, *end;

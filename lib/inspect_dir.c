@@ -182,7 +182,6 @@ static void truncate_pending(evl_scan *s, const evl_ckpt *ck, const char *name, 
     uint64_t pending = s->log.pending_truncate;
     const uint8_t *p = NULL;
     evl_batch b;
-    uint32_t len = 0;
     int fd;
 
     s->wlen = 0;
@@ -192,13 +191,7 @@ static void truncate_pending(evl_scan *s, const evl_ckpt *ck, const char *name, 
         size <= EVL_SIDE_HEADER_SIZE + (uint64_t)EVLOG_MAX_BATCH_BYTES) {
         s->fd = fd;
         if ((p = evl_scan_read(s, 0, (size_t)size)) != NULL) {
-            len = evl_ld32(p + 12);
-            s->side_live =
-                memcmp(p, EVL_SIDE_MAGIC, 8) == 0 && size == EVL_SIDE_HEADER_SIZE + (uint64_t)len &&
-                evl_hash(p + EVL_SIDE_HEADER_SIZE, len, evl_hash(p, 56, EVL_SEED_SIDE)) ==
-                    evl_ld64(p + 56) &&
-                evl_batch_check(&b, p + EVL_SIDE_HEADER_SIZE, len) == EVL_OK && b.length == len &&
-                evl_ld64(p + 32) == ck->truncate_to && evl_ld64(p + 40) == ck->seq;
+            s->side_live = evl_side_valid(p, size, ck->truncate_to, ck->seq, &b);
         }
         if (s->side_live) {
             s->side_seg = evl_ld64(p + 16);

@@ -343,7 +343,9 @@ int evl_sync_locked(evlog *log)
     return wait_durable(log, atomic_load(&log->end_offset));
 }
 
-int evlog_sync(evlog *log)
+/* A public call of a writer's handle: `fn` under the writer's lock, unless
+ * the handle is read-only or failed. */
+static int writer_call(evlog *log, int (*fn)(evlog *log))
 {
     int rc;
     if (!log)
@@ -351,9 +353,14 @@ int evlog_sync(evlog *log)
     if (log->read_only)
         return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
     pthread_mutex_lock(&log->mu);
-    rc = log->failed ? evl_failed(log) : evl_sync_locked(log);
+    rc = log->failed ? evl_failed(log) : fn(log);
     pthread_mutex_unlock(&log->mu);
     return rc;
+}
+
+int evlog_sync(evlog *log)
+{
+    return writer_call(log, evl_sync_locked);
 }
 
 static void *syncer_main(void *arg)
@@ -784,15 +791,7 @@ int evlog_append(evlog *log, const evlog_record *recs, size_t n, uint64_t *first
 
 int evlog_flush(evlog *log)
 {
-    int rc;
-    if (!log)
-        return EVLOG_EINVAL;
-    if (log->read_only)
-        return evl_err(log, EVLOG_EREADONLY, "%s: the log is open read-only", log->dir);
-    pthread_mutex_lock(&log->mu);
-    rc = log->failed ? evl_failed(log) : evl_flush_locked(log);
-    pthread_mutex_unlock(&log->mu);
-    return rc;
+    return writer_call(log, evl_flush_locked);
 }
 
 uint64_t evlog_start_offset(const evlog *log)

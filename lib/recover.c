@@ -159,15 +159,7 @@ _Static_assert(EVL_SIDE_HEADER_SIZE == EVL_SEG_HEADER_SIZE,
  * else 0 (torn before it was synced, or left by another truncation). */
 static int side_check(const uint8_t *p, uint64_t size, const evl_ckpt *ck, evl_batch *b)
 {
-    uint32_t len;
-    if (size < EVL_SIDE_HEADER_SIZE || memcmp(p, EVL_SIDE_MAGIC, 8) != 0)
-        return 0;
-    len = evl_ld32(p + 12);
-    return size == EVL_SIDE_HEADER_SIZE + (uint64_t)len &&
-           evl_hash(p + EVL_SIDE_HEADER_SIZE, len, evl_hash(p, 56, EVL_SEED_SIDE)) ==
-               evl_ld64(p + 56) &&
-           evl_batch_check(b, p + EVL_SIDE_HEADER_SIZE, len) == EVL_OK && b->length == len &&
-           evl_ld64(p + 32) == ck->truncate_to && evl_ld64(p + 40) == ck->seq;
+    return evl_side_valid(p, size, ck->truncate_to, ck->seq, b);
 }
 
 /*

@@ -105,15 +105,12 @@ int evl_repair_restore_side(evl_rctx *c)
         free(p);
         return evl_repair_io_code(rc);
     }
-    len = evl_ld32(p + 12);
-    if (memcmp(p, EVL_SIDE_MAGIC, 8) != 0 || size != EVL_SIDE_HEADER_SIZE + (uint64_t)len ||
-        evl_hash(p + EVL_SIDE_HEADER_SIZE, len, evl_hash(p, 56, EVL_SEED_SIDE)) != evl_ld64(p + 56) ||
-        evl_batch_check(&b, p + EVL_SIDE_HEADER_SIZE, len) != EVL_OK ||
-        evl_ld64(p + 32) != c->log.pending_truncate || evl_ld64(p + 40) != c->log.checkpoint_seq) {
+    if (!evl_side_valid(p, size, c->log.pending_truncate, c->log.checkpoint_seq, &b)) {
         /* changed since the scan: leave everything to the writer's open */
         free(p);
         return EVLOG_ECORRUPT;
     }
+    len = b.length;
     evl_name(name, evl_ld64(p + 16), EVL_SEG_SUFFIX);
     rc = 0;
     if (evl_repair_act(c, EVLOG_ACT_RESTORE_BATCH, name, evl_ld64(p + 24), len, NULL, 0, 0,
