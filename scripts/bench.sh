@@ -8,7 +8,7 @@
 #
 #   --quick    about 2 minutes (smaller files, 1 GiB kill -9 test)
 #   --dir D    scratch directory for the logs (default /var/tmp); the full run
-#              needs about 14 GiB free there and scales the kill -9 test down
+#              needs about 20 GiB free there and scales the kill -9 test down
 #              when short
 #   --build B  build directory (default build-bench)
 #
