@@ -48,8 +48,6 @@ typedef struct evl_seg {
     int fd;                        /* (w) the active segment's descriptor, or -1 */
     uint64_t capacity;             /* (w) preallocated size of the active file */
     uint64_t synced_pos;           /* (w) bytes known durable */
-    uint64_t prefault_pos;         /* (w) pages faulted in below this */
-    uint64_t touch_req;            /* (w) the writer asked for pages up to this */
     uint64_t batches;              /* (w) stats for the footer */
     int64_t min_ts, max_ts;        /* (w) */
     int stats_known;               /* (w) batches/min/max cover the segment */
@@ -132,9 +130,19 @@ struct evlog {
     int sealer_running;
 
     /* the pretoucher: faults the active segment's pages in ahead of the
-     * writer, on another core (as Chronicle Queue's pretoucher does) */
+     * writer, on another core (as Chronicle Queue's pretoucher does), and
+     * closes lingering batches on time. It has a lock of its own, so that
+     * a writer appending in a loop never starves it of mu. Fields marked
+     * (t) are guarded by touch_mu; (w,t) are written under both locks. */
+    pthread_mutex_t touch_mu;
     pthread_cond_t touch_cv;       /* work for the pretoucher */
-    int toucher_idle;              /* (w) it waits with no deadline */
+    evl_seg *touch_seg;            /* (w,t) the segment to fault in; pinned for it */
+    uint64_t touch_req;            /* (w,t) the writer asked for its pages up to this */
+    uint64_t touch_done;           /* (t) pages below this are in */
+    uint64_t touch_gen;            /* (t) moves when touch_done restarts */
+    int touch_restart;             /* (w) the next request restarts touch_done */
+    int64_t touch_due;             /* (t) CLOCK_MONOTONIC ns a lingering batch is due, or 0 */
+    int touch_stop;                /* (t) */
     pthread_t toucher;
     int toucher_running;
 
@@ -207,6 +215,7 @@ int evl_flush_locked(evlog *log);      /* mu held: close the open batch, if any 
 int evl_failed(evlog *log);            /* EVLOG_EFAILED with the reason */
 void evl_poison(evlog *log);           /* mu held; errmsg holds the reason */
 void evl_wait_sealed(evlog *log);     /* mu held */
+void evl_touch_restart(evlog *log);   /* mu held: the active segment's end moved back */
 evl_seg *evl_segs_find(evlog *log, uint64_t offset); /* caller holds segs_mu */
 int evl_segs_push(evlog *log, evl_seg *s);           /* caller holds segs_mu */
 

@@ -70,10 +70,22 @@ static void *syncer_main(void *arg);
 static void *sealer_main(void *arg);
 static void *toucher_main(void *arg);
 
+/* Release a pin of the pretoucher's; caller holds segs_mu. A segment
+ * sealed meanwhile loses its writer's mapping, as the sealer would have
+ * done. */
+static void touch_unpin(evlog *log, evl_seg *s)
+{
+    if (--s->pins == 0 && atomic_load(&s->sealed))
+        evl_seg_unmap(log, s);
+    evl_seg_unref(log, s);
+}
+
 static void log_free(evlog *log)
 {
     size_t i;
     pthread_mutex_lock(&log->segs_mu);
+    if (log->touch_seg)
+        touch_unpin(log, log->touch_seg);
     for (i = 0; i < log->nsegs; i++)
         evl_seg_unref(log, log->segs[i]);
     pthread_mutex_unlock(&log->segs_mu);
@@ -87,6 +99,7 @@ static void log_free(evlog *log)
     pthread_mutex_destroy(&log->mu);
     pthread_mutex_destroy(&log->segs_mu);
     pthread_mutex_destroy(&log->err_mu);
+    pthread_mutex_destroy(&log->touch_mu);
     pthread_cond_destroy(&log->cv);
     pthread_cond_destroy(&log->seal_cv);
     pthread_cond_destroy(&log->touch_cv);
@@ -111,6 +124,7 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
     pthread_mutex_init(&log->mu, NULL);
     pthread_mutex_init(&log->segs_mu, NULL);
     pthread_mutex_init(&log->err_mu, NULL);
+    pthread_mutex_init(&log->touch_mu, NULL);
     pthread_cond_init(&log->cv, NULL);
     pthread_cond_init(&log->seal_cv, NULL);
     {
@@ -443,58 +457,114 @@ static int64_t mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Make the pretoucher close the open batch of lingering appends at `due`
+ * (CLOCK_MONOTONIC ns), unless it is to look earlier. mu held. */
+static void linger_due(evlog *log, int64_t due)
+{
+    pthread_mutex_lock(&log->touch_mu);
+    if (!log->touch_due || due < log->touch_due) {
+        log->touch_due = due;
+        pthread_cond_signal(&log->touch_cv);
+    }
+    pthread_mutex_unlock(&log->touch_mu);
+}
+
+/* The pretoucher's side of lingering: close the open batch if its time is
+ * up, else look again when it will be. */
+static void close_lingering(evlog *log)
+{
+    pthread_mutex_lock(&log->mu);
+    if (log->pend_n && !log->failed) {
+        int64_t due = log->pend_since + log->linger_ns;
+        if (mono_ns() >= due)
+            (void)evl_flush_locked(log);
+        else
+            linger_due(log, due);
+    }
+    pthread_mutex_unlock(&log->mu);
+}
+
 /*
  * The pretoucher thread: faults in the pages of the active segment ahead of
  * the writer, so that the writer's copies land on pages already there and
  * the kernel's page work runs on another core. If it falls behind, the
  * writer's own copies fault the pages in: it is only ever a head start.
- * It also closes an open batch of lingering appends once its time is up.
+ * It takes mu only to close a lingering batch.
  */
 static void *toucher_main(void *arg)
 {
     evlog *log = arg;
-    pthread_mutex_lock(&log->mu);
-    while (!log->syncer_stop) {
-        evl_seg *s = log->active;
-        uint64_t from, to;
-        int64_t due = log->pend_since + log->linger_ns;
-        if (log->pend_n && !log->failed && mono_ns() >= due) {
-            (void)evl_flush_locked(log);
+    pthread_mutex_lock(&log->touch_mu);
+    while (!log->touch_stop) {
+        evl_seg *s = log->touch_seg;
+        uint64_t from, to, gen;
+        if (log->touch_due && mono_ns() >= log->touch_due) {
+            log->touch_due = 0;
+            pthread_mutex_unlock(&log->touch_mu);
+            close_lingering(log);
+            pthread_mutex_lock(&log->touch_mu);
             continue;
         }
-        if (!s || s->prefault_pos >= s->touch_req) {
-            if (log->pend_n && !log->failed) {
+        if (!s || log->touch_done >= log->touch_req) {
+            if (log->touch_due) {
+                int64_t due = log->touch_due;
                 struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
-                pthread_cond_timedwait(&log->touch_cv, &log->mu, &ts);
+                pthread_cond_timedwait(&log->touch_cv, &log->touch_mu, &ts);
             } else {
-                log->toucher_idle = 1;
-                pthread_cond_wait(&log->touch_cv, &log->mu);
-                log->toucher_idle = 0;
+                pthread_cond_wait(&log->touch_cv, &log->touch_mu);
             }
             continue;
         }
-        from = s->prefault_pos;
-        to = s->touch_req < from + EVL_PREFAULT_STEP ? s->touch_req : from + EVL_PREFAULT_STEP;
-        /* pinned, the mapping outlives a roll that seals the segment */
+        from = log->touch_done;
+        to = log->touch_req < from + EVL_PREFAULT_STEP ? log->touch_req : from + EVL_PREFAULT_STEP;
+        gen = log->touch_gen;
+        /* a pin of its own: the writer may move on to the next segment,
+         * and the sealer seal this one, while its pages come in */
         pthread_mutex_lock(&log->segs_mu);
         s->pins++;
         s->refs++;
         pthread_mutex_unlock(&log->segs_mu);
-        pthread_mutex_unlock(&log->mu);
+        pthread_mutex_unlock(&log->touch_mu);
         log->io->prefault(log->io, s->map, from, to - from);
-        pthread_mutex_lock(&log->mu);
-        if (s->prefault_pos < to)
-            s->prefault_pos = to;
+        pthread_mutex_lock(&log->touch_mu);
+        if (s == log->touch_seg && gen == log->touch_gen && log->touch_done < to)
+            log->touch_done = to;
         pthread_mutex_lock(&log->segs_mu);
-        /* a segment sealed meanwhile loses its writer's mapping, as the
-         * sealer would have done */
-        if (--s->pins == 0 && atomic_load(&s->sealed))
-            evl_seg_unmap(log, s);
-        evl_seg_unref(log, s);
+        touch_unpin(log, s);
         pthread_mutex_unlock(&log->segs_mu);
     }
-    pthread_mutex_unlock(&log->mu);
+    pthread_mutex_unlock(&log->touch_mu);
     return NULL;
+}
+
+/* Point the pretoucher at the pages of `s` up to `want`, from `end` on if
+ * it is new to them. mu held; once per EVL_PREFAULT_STEP. */
+static void ask_pages(evlog *log, evl_seg *s, uint64_t end, uint64_t want)
+{
+    evl_seg *old = NULL;
+
+    if (s != log->touch_seg) {
+        pthread_mutex_lock(&log->segs_mu);
+        s->pins++;
+        s->refs++;
+        pthread_mutex_unlock(&log->segs_mu);
+        old = log->touch_seg;
+    }
+    pthread_mutex_lock(&log->touch_mu);
+    if (s != log->touch_seg || log->touch_restart) {
+        log->touch_seg = s;
+        log->touch_done = end;
+        log->touch_gen++;
+        log->touch_restart = 0;
+    }
+    log->touch_req = want;
+    pthread_cond_signal(&log->touch_cv);
+    pthread_mutex_unlock(&log->touch_mu);
+    if (old) {
+        pthread_mutex_lock(&log->segs_mu);
+        touch_unpin(log, old);
+        pthread_mutex_unlock(&log->segs_mu);
+    }
 }
 
 /* Ask the pretoucher for the pages after `end` of the active segment `s`.
@@ -504,10 +574,16 @@ static inline void want_pages(evlog *log, evl_seg *s, uint64_t end)
     uint64_t want = end + EVL_PREFAULT_BYTES;
     if (want > s->capacity)
         want = s->capacity;
-    if (want >= s->touch_req + EVL_PREFAULT_STEP || (want == s->capacity && want > s->touch_req)) {
-        s->touch_req = want;
-        pthread_cond_signal(&log->touch_cv);
-    }
+    if (s != log->touch_seg || log->touch_restart || want >= log->touch_req + EVL_PREFAULT_STEP ||
+        (want == s->capacity && want > log->touch_req))
+        ask_pages(log, s, end, want);
+}
+
+/* The active segment's end moved back (a truncation, a recovered tail):
+ * its pages from there on are to be faulted in again. mu held. */
+void evl_touch_restart(evlog *log)
+{
+    log->touch_restart = 1;
 }
 
 /* Wait until the sealer has finished every rolled segment. mu held. */
@@ -698,10 +774,7 @@ static int linger_append(evlog *log, const evlog_record *recs, size_t n, uint64_
         log->pend_first_ts = log->pend_max_ts = recs[0].timestamp ? recs[0].timestamp : now;
         log->pend_since = mono_ns();
         atomic_store_explicit(&log->pending, 1, memory_order_relaxed);
-        /* its time starts now: wake the pretoucher only when it waits
-         * without a deadline (a timed wait recomputes its own) */
-        if (log->toucher_idle)
-            pthread_cond_signal(&log->touch_cv);
+        linger_due(log, log->pend_since + log->linger_ns);
     }
     base = atomic_load_explicit(&log->end_offset, memory_order_relaxed) + log->pend_n;
     log->pend_len += evl_records_encode(s->map + log->pend_pos + log->pend_len, recs, n,
@@ -832,8 +905,11 @@ int evlog_close(evlog *log)
     log->syncer_stop = 1;
     pthread_cond_broadcast(&log->cv);
     pthread_cond_broadcast(&log->seal_cv);
-    pthread_cond_broadcast(&log->touch_cv);
     pthread_mutex_unlock(&log->mu);
+    pthread_mutex_lock(&log->touch_mu);
+    log->touch_stop = 1;
+    pthread_cond_broadcast(&log->touch_cv);
+    pthread_mutex_unlock(&log->touch_mu);
     if (log->toucher_running)
         pthread_join(log->toucher, NULL);
     if (log->syncer_running)

@@ -46,6 +46,11 @@ struct evlog_io {
     int (*msync)(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len);
     /* fault in [off, off+len) of a writable mapping ahead of writes; a hint */
     void (*prefault)(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len);
+    /* drop the page-table entries of [off, off+len) of a mapping that is
+     * written no more, before it is synced: its bytes stay in the file (and
+     * read back on the next touch), and the sync need not write-protect it
+     * page by page, each page a TLB shootdown on the writer's core; a hint */
+    void (*drop)(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len);
     int (*fsync)(const struct evlog_io *io, int fd);
     int (*sync_dir)(const struct evlog_io *io, int dirfd);
     int (*rename)(const struct evlog_io *io, int dirfd, const char *from, const char *to);

@@ -193,10 +193,19 @@ static void px_prefault(const struct evlog_io *io, void *addr, uint64_t off, uin
 {
     (void)io;
 #ifdef MADV_POPULATE_WRITE
-    (void)madvise((char *)addr + off, (size_t)len, MADV_POPULATE_WRITE);
+    uint64_t start = off & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+    (void)madvise((char *)addr + start, (size_t)(off + len - start), MADV_POPULATE_WRITE);
 #else
     (void)addr; (void)off; (void)len;
 #endif
+}
+
+static void px_drop(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len)
+{
+    uint64_t start = off & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+    (void)io;
+    /* on a shared file mapping the data stays in the page cache, dirty */
+    (void)madvise((char *)addr + start, (size_t)(off + len - start), MADV_DONTNEED);
 }
 
 static int px_fsync(const struct evlog_io *io, int fd)
@@ -235,6 +244,6 @@ static int px_lock(const struct evlog_io *io, int fd)
 
 const struct evlog_io evl_io_posix = {
     px_open_dir, px_list, px_open, px_close, px_pread, px_pwrite, px_size,
-    px_allocate, px_truncate, px_zero, px_map, px_unmap, px_msync, px_prefault,
+    px_allocate, px_truncate, px_zero, px_map, px_unmap, px_msync, px_prefault, px_drop,
     px_fsync, px_sync_dir, px_rename, px_unlink, px_lock, NULL,
 };

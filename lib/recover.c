@@ -690,7 +690,7 @@ int evl_recover(evlog *log)
                 goto out;
             }
             s->synced_pos = pos;
-            s->prefault_pos = s->touch_req = pos;
+            evl_touch_restart(log);
             log->active = s;
             cut_synced = 1;
         }

@@ -115,7 +115,6 @@ int evl_seg_create(evlog *log, uint64_t base, evl_seg **out)
     s->map_len = s->capacity;
     s->map_writable = 1;
     s->synced_pos = EVL_SEG_HEADER_SIZE;
-    s->prefault_pos = 0;
     s->idx_state = EVL_IDX_READY;
     *out = s;
     return 0;
@@ -300,6 +299,9 @@ int evl_seg_seal_finish(evlog *log, evl_seg *s)
     uint64_t end = atomic_load(&s->end_pos);
     int rc;
 
+    /* the writer is done with it: without its page-table entries, the
+     * sync below has none to write-protect, one shootdown each */
+    io->drop(io, s->map, s->synced_pos, end + EVL_FOOTER_SIZE - s->synced_pos);
     if ((rc = io->msync(io, s->map, s->synced_pos, end + EVL_FOOTER_SIZE - s->synced_pos)) < 0 ||
         (rc = io->truncate(io, s->fd, end + EVL_FOOTER_SIZE)) < 0 ||
         (rc = io->fsync(io, s->fd)) < 0)

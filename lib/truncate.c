@@ -263,7 +263,7 @@ int evl_finish_truncate(evlog *log, uint64_t offset)
             goto out;
         if (s->synced_pos > cut)
             s->synced_pos = cut;
-        s->prefault_pos = s->touch_req = cut;
+        evl_touch_restart(log);
         s->stats_known = 0;
         log->active = s;
         /* the index file may name batches past the cut: rewrite it now, so
