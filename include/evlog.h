@@ -386,6 +386,8 @@ EVLOG_API int evlog_truncate_front(evlog *log, uint64_t offset);
 #define EVLOG_FILE_UNKNOWN 5    /* anything else; ignored by the library */
 #define EVLOG_FILE_TRUNCATE_PENDING 6 /* truncate.pending: the new batch of a
                                    truncation inside a batch (docs/format.md) */
+#define EVLOG_FILE_SPARE 7      /* spare.tmp: the next segment's file, preallocated
+                                   by a writer ahead of its roll */
 
 /* The problems a scan reports (evlog_scan_problem.code). Codes and names are
  * stable: the names are what `evlog verify --json` prints. */

@@ -62,6 +62,8 @@
 #define EVL_INDEX_SUFFIX ".index"
 #define EVL_CKPT_NAME "checkpoint"
 #define EVL_LOCK_NAME "lock"
+/* a preallocated segment file that the next roll renames (docs/format.md) */
+#define EVL_SPARE_NAME "spare.tmp"
 #define EVL_NAME_MAX 40
 
 /*-******************* little-endian access *******************/

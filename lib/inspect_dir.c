@@ -48,6 +48,7 @@ static int classify(const char *name, void *payload)
         o.kind = strcmp(name, EVL_CKPT_NAME) == 0              ? EVLOG_FILE_CHECKPOINT
                  : strcmp(name, EVL_LOCK_NAME) == 0            ? EVLOG_FILE_LOCK
                  : strcmp(name, EVL_SIDE_NAME) == 0            ? EVLOG_FILE_TRUNCATE_PENDING
+                 : strcmp(name, EVL_SPARE_NAME) == 0           ? EVLOG_FILE_SPARE
                  : len > 4 && !strcmp(name + len - 4, ".tmp")  ? EVLOG_FILE_TMP
                  : len > 7 && !strcmp(name + len - 7, ".broken") ? EVLOG_FILE_BROKEN
                                                                : EVLOG_FILE_UNKNOWN;

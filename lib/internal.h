@@ -46,6 +46,7 @@ typedef struct evl_seg {
     int map_writable;              /* (segs) */
 
     int fd;                        /* (w) the active segment's descriptor, or -1 */
+    _Atomic int dir_unsynced;      /* made from the spare: its name is not durable yet */
     uint64_t capacity;             /* (w) preallocated size of the active file */
     uint64_t synced_pos;           /* (w) bytes known durable */
     uint64_t batches;              /* (w) stats for the footer */
@@ -126,6 +127,12 @@ struct evlog {
     /* the sealer: finishes sealing rolled segments off the append path */
     pthread_cond_t seal_cv;        /* work for the sealer */
     evl_seg *seal_head, *seal_tail;/* (w) */
+    /* the spare: the next segment's file, preallocated and synced by the
+     * sealer, so that a roll only renames it (EVL_SPARE_NAME) */
+    int spare_fd;                  /* (w) or -1 */
+    uint64_t spare_cap;            /* (w) its size */
+    int spare_want;                /* (w) the sealer is to make one */
+    int spare_left;                /* recovery found one left by an earlier writer */
     pthread_t sealer;
     int sealer_running;
 
@@ -169,6 +176,8 @@ const char *evl_errno_str(int neg_errno);
 /*-******************* segment.c *******************/
 evl_seg *evl_seg_new(uint64_t base);
 void evl_seg_unref(evlog *log, evl_seg *s);        /* caller holds segs_mu */
+int evl_spare_make(evlog *log, uint64_t capacity, int *fd);
+void evl_spare_drop(evlog *log, int fd);
 int evl_seg_create(evlog *log, uint64_t base, evl_seg **out);
 int evl_seg_open_active(evlog *log, evl_seg *s);    /* map an existing file rw */
 int evl_seg_read_footer(evlog *log, evl_seg *s, evl_footer *f, uint64_t *size,

@@ -90,6 +90,8 @@ static void log_free(evlog *log)
         evl_seg_unref(log, log->segs[i]);
     pthread_mutex_unlock(&log->segs_mu);
     free(log->segs);
+    if (log->spare_fd >= 0)
+        evl_spare_drop(log, log->spare_fd);
     if (log->ckpt_fd >= 0)
         (void)log->io->close(log->io, log->ckpt_fd);
     if (log->lockfd >= 0)
@@ -136,7 +138,7 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
         pthread_cond_init(&log->touch_cv, &ca);
         pthread_condattr_destroy(&ca);
     }
-    log->dirfd = log->lockfd = log->ckpt_fd = -1;
+    log->dirfd = log->lockfd = log->ckpt_fd = log->spare_fd = -1;
     if (!dir || !*dir) {
         rc = evl_err(log, EVLOG_EINVAL, "no directory given");
         goto fail;
@@ -184,6 +186,8 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
         goto fail;
     }
     atomic_store(&log->append_end, atomic_load(&log->end_offset));
+    if (!log->read_only && log->spare_left)
+        (void)log->io->unlink(log->io, log->dirfd, EVL_SPARE_NAME);
     if (!log->read_only) {
         if (pthread_create(&log->sealer, NULL, sealer_main, log) != 0) {
             rc = evl_err(log, EVLOG_ENOMEM, "cannot start the sealing thread");
@@ -275,7 +279,7 @@ static int sync_once(evlog *log)
     evl_seg *s = log->active;
     uint64_t end, from, off;
     evl_ckpt c;
-    int rc;
+    int rc, dir, rc_dir = 0;
 
     if (!s) {
         atomic_store(&log->durable_offset, atomic_load(&log->end_offset));
@@ -285,10 +289,25 @@ static int sync_once(evlog *log)
     end = atomic_load(&s->end_pos);
     off = atomic_load(&s->next_offset);
     from = s->synced_pos;
+    dir = atomic_load(&s->dir_unsynced);
     pthread_mutex_unlock(&log->mu);
     rc = end > from ? log->io->msync(log->io, s->map, from, end - from) : 0;
+    /* a segment made from the spare: its name, too, before its batches
+     * count as durable */
+    if (rc == 0 && dir)
+        rc_dir = log->io->sync_dir(log->io, log->dirfd);
     pthread_mutex_lock(&log->mu);
     log->syncing = 0;
+    if (rc_dir < 0) {
+        evl_err(log, EVLOG_EIO,
+                "%s: sync of the directory after creating %s failed: %s; the handle is failed, "
+                "records from offset %llu on may be lost",
+                log->dir, s->name, evl_errno_str(rc_dir),
+                (unsigned long long)atomic_load(&log->durable_offset));
+        return poison(log, EVLOG_EIO);
+    }
+    if (rc == 0 && dir)
+        atomic_store(&s->dir_unsynced, 0);
     if (rc < 0) {
         evl_err(log, EVLOG_EIO,
                 "%s/%s: sync of bytes %llu..%llu failed: %s; the handle is failed, records "
@@ -417,6 +436,21 @@ static void *sealer_main(void *arg)
         if (!s) {
             if (log->syncer_stop)
                 break;
+            if (log->spare_want && log->spare_fd < 0 && !log->failed) {
+                uint64_t cap = log->segment_bytes;
+                int fd;
+                log->spare_want = 0;
+                pthread_mutex_unlock(&log->mu);
+                rc = evl_spare_make(log, cap, &fd);
+                pthread_mutex_lock(&log->mu);
+                if (rc < 0)
+                    poison(log, rc);
+                if (fd >= 0) {
+                    log->spare_fd = fd;
+                    log->spare_cap = cap;
+                }
+                continue;
+            }
             pthread_cond_wait(&log->seal_cv, &log->mu);
             continue;
         }
@@ -643,6 +677,10 @@ static int roll(evlog *log, uint64_t size)
     }
     log->active = n;
     want_pages(log, n, EVL_SEG_HEADER_SIZE);
+    /* a log that fills segments gets the next one's file made ahead, after
+     * the seal (a handle that never rolls never makes one) */
+    if (s && log->spare_fd < 0)
+        log->spare_want = 1;
     return 0;
 }
 

@@ -43,6 +43,10 @@ static int list_cb(const char *name, void *payload)
         l->has_ckpt = 1;
     } else if (!strcmp(name, EVL_SIDE_NAME)) {
         l->has_side = 1;
+    } else if (!strcmp(name, EVL_SPARE_NAME)) {
+        /* a spare segment file the last writer made ahead: removed once
+         * the open succeeds (a failed one leaves every file as it was) */
+        l->log->spare_left = 1;
     } else if (len > 4 && !strcmp(name + len - 4, ".tmp") &&
                evl_parse_name(name, EVL_INDEX_SUFFIX ".tmp", &base)) {
         /* an index rewrite that never finished */

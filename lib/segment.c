@@ -62,6 +62,61 @@ void evl_seg_unref(evlog *log, evl_seg *s)
 }
 
 /*
+ * The spare: a file preallocated to a segment's capacity and synced, made
+ * by the sealer after a roll, so that the next roll renames it instead of
+ * preallocating and syncing on the append path. It holds no record: when
+ * it cannot be made (a full disk), *fd is -1 and the next roll creates its
+ * segment itself. A failed sync is another matter, as everywhere: the disk
+ * failed a write, and the caller fails the handle (EVLOG_EIO returned).
+ */
+int evl_spare_make(evlog *log, uint64_t capacity, int *fd)
+{
+    const struct evlog_io *io = log->io;
+    int rc;
+
+    *fd = io->open(io, log->dirfd, EVL_SPARE_NAME, EVL_O_RDWR | EVL_O_CREAT);
+    if (*fd < 0) {
+        *fd = -1;
+        return 0;
+    }
+    if (io->truncate(io, *fd, 0) < 0 || io->allocate(io, *fd, capacity) < 0) {
+        evl_spare_drop(log, *fd);
+        *fd = -1;
+        return 0;
+    }
+    if ((rc = io->fsync(io, *fd)) < 0) {
+        evl_spare_drop(log, *fd);
+        *fd = -1;
+        return evl_err(log, EVLOG_EIO, "%s/%s: sync failed: %s; the handle is failed", log->dir,
+                       EVL_SPARE_NAME, evl_errno_str(rc));
+    }
+    return 0;
+}
+
+void evl_spare_drop(evlog *log, int fd)
+{
+    (void)log->io->close(log->io, fd);
+    (void)log->io->unlink(log->io, log->dirfd, EVL_SPARE_NAME);
+}
+
+/* The spare renamed to `s`'s name, or -1 when there is none of its size or
+ * the rename fails (the spare goes then). mu held. */
+static int take_spare(evlog *log, evl_seg *s)
+{
+    int fd = log->spare_fd;
+
+    if (fd < 0)
+        return -1;
+    log->spare_fd = -1;
+    if (log->spare_cap != s->capacity ||
+        log->io->rename(log->io, log->dirfd, EVL_SPARE_NAME, s->name) < 0) {
+        evl_spare_drop(log, fd);
+        return -1;
+    }
+    return fd;
+}
+
+/*
  * Create segment `base`: preallocate its whole capacity, write its header,
  * and sync the file and the directory before mapping it, so that a full disk
  * is an error here and never a SIGBUS at a later write through the mapping.
@@ -75,20 +130,27 @@ int evl_seg_create(evlog *log, uint64_t base, evl_seg **out)
     struct timespec ts;
     evl_seg *s;
     void *map = NULL;
-    int fd, rc;
+    int fd, rc, from_spare = 0;
     long w;
 
     *out = NULL;
     if (!(s = evl_seg_new(base)))
         return evl_err(log, EVLOG_ENOMEM, "out of memory creating segment");
     s->capacity = log->segment_bytes;
-    fd = io->open(io, log->dirfd, s->name, EVL_O_RDWR | EVL_O_CREAT);
-    if (fd < 0) {
-        rc = fd;
-        goto fail_nofile;
+    if ((fd = take_spare(log, s)) >= 0) {
+        /* its blocks and size are durable; its name becomes durable at the
+         * segment's first sync (sync_once, the sealer), before any of its
+         * batches counts as durable */
+        from_spare = 1;
+    } else {
+        fd = io->open(io, log->dirfd, s->name, EVL_O_RDWR | EVL_O_CREAT);
+        if (fd < 0) {
+            rc = fd;
+            goto fail_nofile;
+        }
+        if ((rc = io->truncate(io, fd, 0)) < 0 || (rc = io->allocate(io, fd, s->capacity)) < 0)
+            goto fail;
     }
-    if ((rc = io->truncate(io, fd, 0)) < 0 || (rc = io->allocate(io, fd, s->capacity)) < 0)
-        goto fail;
     clock_gettime(CLOCK_REALTIME, &ts);
     h.version = EVL_FORMAT_VERSION;
     h.base_offset = base;
@@ -101,8 +163,9 @@ int evl_seg_create(evlog *log, uint64_t base, evl_seg **out)
     }
     /* the file's blocks and its name must be durable before any batch
      * written into it can be acknowledged as durable */
-    if ((rc = io->fsync(io, fd)) < 0 || (rc = io->sync_dir(io, log->dirfd)) < 0)
+    if (!from_spare && ((rc = io->fsync(io, fd)) < 0 || (rc = io->sync_dir(io, log->dirfd)) < 0))
         goto fail;
+    atomic_store(&s->dir_unsynced, from_spare);
     if ((rc = io->map(io, fd, s->capacity, 1, &map)) < 0)
         goto fail;
     if (evl_index_alloc(s, s->capacity, log->index_interval) != 0) {
@@ -304,9 +367,11 @@ int evl_seg_seal_finish(evlog *log, evl_seg *s)
     io->drop(io, s->map, s->synced_pos, end + EVL_FOOTER_SIZE - s->synced_pos);
     if ((rc = io->msync(io, s->map, s->synced_pos, end + EVL_FOOTER_SIZE - s->synced_pos)) < 0 ||
         (rc = io->truncate(io, s->fd, end + EVL_FOOTER_SIZE)) < 0 ||
-        (rc = io->fsync(io, s->fd)) < 0)
+        (rc = io->fsync(io, s->fd)) < 0 ||
+        (atomic_load(&s->dir_unsynced) && (rc = io->sync_dir(io, log->dirfd)) < 0))
         return evl_err(log, EVLOG_EIO, "%s/%s: sealing failed: %s", log->dir, s->name,
                        evl_errno_str(rc));
+    atomic_store(&s->dir_unsynced, 0);
     s->synced_pos = end;
     s->file_size = end + EVL_FOOTER_SIZE;
     (void)evl_index_write(log, s);

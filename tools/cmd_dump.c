@@ -229,11 +229,11 @@ static int dump_cb(const evlog_scan_event *ev, void *payload)
         if (c->json) {
             static const char *kinds[] = {"",       "checkpoint", "lock",
                                           "tmp",    "broken",     "unknown",
-                                          "truncate_pending"};
+                                          "truncate_pending", "spare"};
             printf("{\"type\":\"file\"");
             json_file("file", ev->file->name);
             printf(",\"kind\":\"%s\",\"size\":%llu}\n",
-                   kinds[ev->file->kind >= 1 && ev->file->kind <= 6 ? ev->file->kind : 5],
+                   kinds[ev->file->kind >= 1 && ev->file->kind <= 7 ? ev->file->kind : 5],
                    (unsigned long long)ev->file->size);
         } else {
             printf("file %s: %llu bytes\n", ev->file->name, (unsigned long long)ev->file->size);
