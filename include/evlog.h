@@ -133,7 +133,10 @@ struct evlog_io;
  */
 typedef struct evlog_options {
     unsigned version;              /* EVLOG_OPTIONS_VERSION */
-    uint64_t segment_bytes;        /* segment capacity; default 128 MiB */
+    uint64_t segment_bytes;        /* segment capacity; default 128 MiB. A writer
+                                      that rolls also keeps the next segment's
+                                      file preallocated (spare.tmp): up to twice
+                                      this on disk beyond the sealed segments */
     uint32_t index_interval_bytes; /* an index entry every this many bytes; default 4096 */
     int sync_mode;                 /* EVLOG_SYNC_*; default EVLOG_SYNC_NONE */
     uint32_t sync_interval_ms;     /* for EVLOG_SYNC_INTERVAL; default 100 */
