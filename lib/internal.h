@@ -46,7 +46,6 @@ typedef struct evl_seg {
     int map_writable;              /* (segs) */
 
     int fd;                        /* (w) the active segment's descriptor, or -1 */
-    _Atomic int dir_unsynced;      /* made from the spare: its name is not durable yet */
     uint64_t capacity;             /* (w) preallocated size of the active file */
     uint64_t synced_pos;           /* (w) bytes known durable */
     uint64_t batches;              /* (w) stats for the footer */

@@ -279,7 +279,7 @@ static int sync_once(evlog *log)
     evl_seg *s = log->active;
     uint64_t end, from, off;
     evl_ckpt c;
-    int rc, dir, rc_dir = 0;
+    int rc;
 
     if (!s) {
         atomic_store(&log->durable_offset, atomic_load(&log->end_offset));
@@ -289,25 +289,10 @@ static int sync_once(evlog *log)
     end = atomic_load(&s->end_pos);
     off = atomic_load(&s->next_offset);
     from = s->synced_pos;
-    dir = atomic_load(&s->dir_unsynced);
     pthread_mutex_unlock(&log->mu);
     rc = end > from ? log->io->msync(log->io, s->map, from, end - from) : 0;
-    /* a segment made from the spare: its name, too, before its batches
-     * count as durable */
-    if (rc == 0 && dir)
-        rc_dir = log->io->sync_dir(log->io, log->dirfd);
     pthread_mutex_lock(&log->mu);
     log->syncing = 0;
-    if (rc_dir < 0) {
-        evl_err(log, EVLOG_EIO,
-                "%s: sync of the directory after creating %s failed: %s; the handle is failed, "
-                "records from offset %llu on may be lost",
-                log->dir, s->name, evl_errno_str(rc_dir),
-                (unsigned long long)atomic_load(&log->durable_offset));
-        return poison(log, EVLOG_EIO);
-    }
-    if (rc == 0 && dir)
-        atomic_store(&s->dir_unsynced, 0);
     if (rc < 0) {
         evl_err(log, EVLOG_EIO,
                 "%s/%s: sync of bytes %llu..%llu failed: %s; the handle is failed, records "
@@ -433,24 +418,26 @@ static void *sealer_main(void *arg)
     pthread_mutex_lock(&log->mu);
     for (;;) {
         evl_seg *s = log->seal_head;
+        /* the spare first: it takes a few ms, and the writer may need it
+         * before the seal (a 128 MiB writeback) is done */
+        if (log->spare_want && log->spare_fd < 0 && !log->failed && !log->syncer_stop) {
+            uint64_t cap = log->segment_bytes;
+            int fd;
+            log->spare_want = 0;
+            pthread_mutex_unlock(&log->mu);
+            rc = evl_spare_make(log, cap, &fd);
+            pthread_mutex_lock(&log->mu);
+            if (rc < 0)
+                poison(log, rc);
+            if (fd >= 0) {
+                log->spare_fd = fd;
+                log->spare_cap = cap;
+            }
+            continue;
+        }
         if (!s) {
             if (log->syncer_stop)
                 break;
-            if (log->spare_want && log->spare_fd < 0 && !log->failed) {
-                uint64_t cap = log->segment_bytes;
-                int fd;
-                log->spare_want = 0;
-                pthread_mutex_unlock(&log->mu);
-                rc = evl_spare_make(log, cap, &fd);
-                pthread_mutex_lock(&log->mu);
-                if (rc < 0)
-                    poison(log, rc);
-                if (fd >= 0) {
-                    log->spare_fd = fd;
-                    log->spare_cap = cap;
-                }
-                continue;
-            }
             pthread_cond_wait(&log->seal_cv, &log->mu);
             continue;
         }
@@ -594,6 +581,11 @@ static void ask_pages(evlog *log, evl_seg *s, uint64_t end, uint64_t want)
     log->touch_req = want;
     pthread_cond_signal(&log->touch_cv);
     pthread_mutex_unlock(&log->touch_mu);
+    /* half full: time for the sealer to make the next segment's file */
+    if (end > s->capacity / 2 && log->spare_fd < 0 && !log->spare_want) {
+        log->spare_want = 1;
+        pthread_cond_signal(&log->seal_cv);
+    }
     if (old) {
         pthread_mutex_lock(&log->segs_mu);
         touch_unpin(log, old);
@@ -677,8 +669,9 @@ static int roll(evlog *log, uint64_t size)
     }
     log->active = n;
     want_pages(log, n, EVL_SEG_HEADER_SIZE);
-    /* a log that fills segments gets the next one's file made ahead, after
-     * the seal (a handle that never rolls never makes one) */
+    /* a log that fills segments gets the next one's file made ahead
+     * (ask_pages asks for one sooner, once a segment is half full; a
+     * handle that fills none never makes one) */
     if (s && log->spare_fd < 0)
         log->spare_want = 1;
     return 0;

@@ -101,11 +101,22 @@ void rw_model_free(rw_model *m)
     memset(m, 0, sizeof *m);
 }
 
+void rw_model_lock(rw_model *m) { MLOCK(m); }
+void rw_model_unlock(rw_model *m) { MUNLOCK(m); }
+
 int rw_model_copy(rw_model *dst, const rw_model *src)
 {
     rw_model *s = (rw_model *)src;
-    int rc = 0;
+    int rc;
     MLOCK(s);
+    rc = rw_model_copy_locked(dst, src);
+    MUNLOCK(s);
+    return rc;
+}
+
+int rw_model_copy_locked(rw_model *dst, const rw_model *src)
+{
+    int rc = 0;
     memcpy(dst, src, sizeof *dst);
     pthread_mutex_init(&dst->mu, NULL);
     dst->gens = malloc((size_t)(src->cap ? src->cap : 1) * sizeof *dst->gens);
@@ -121,7 +132,6 @@ int rw_model_copy(rw_model *dst, const rw_model *src)
         memcpy(dst->gens, src->gens, (size_t)src->cap * sizeof *dst->gens);
         memcpy(dst->bstart, src->bstart, (size_t)src->cap * sizeof *dst->bstart);
     }
-    MUNLOCK(s);
     return rc;
 }
 

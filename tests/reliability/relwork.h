@@ -65,6 +65,12 @@ void rw_model_init(rw_model *m, uint64_t seed);
 void rw_model_free(rw_model *m);
 /* A deep copy, taken under src's lock; 0 or -1 (ENOMEM). */
 int rw_model_copy(rw_model *dst, const rw_model *src);
+/* The same with the lock held by the caller: a hook that draws a crash
+ * state and copies the model holds it across both, so that the copy is the
+ * model as of that state (the workload acknowledges nothing meanwhile). */
+int rw_model_copy_locked(rw_model *dst, const rw_model *src);
+void rw_model_lock(rw_model *m);
+void rw_model_unlock(rw_model *m);
 /* Note an append of `n` records at `first` by the current generation. */
 int rw_model_append(rw_model *m, uint64_t first, size_t n);
 

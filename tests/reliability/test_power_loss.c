@@ -81,13 +81,21 @@ static void hook(plsim *s, evrel_op op, int phase, long rc, void *payload)
         int mode = v == 0 ? PL_CRASH_LOSE_ALL : v == 1 ? PL_CRASH_KEEP_ALL : PL_CRASH_RANDOM;
         int oom = 0;
         memset(&it, 0, sizeof it);
+        /* the state and the model as of one moment: in a hook of the
+         * sealer's, the workload's thread could otherwise acknowledge a sync
+         * between the two (its own sync waits on the simulator meanwhile,
+         * then returns before the copy) */
+        rw_model_lock(r->m);
         if (plsim_crash(s, LOGDIR, mode, rw_mix(r->seed ^ rw_mix(point * 131 + v)), &it.img,
-                        &st) != 0)
+                        &st) != 0) {
+            rw_model_unlock(r->m);
             continue; /* the directory does not exist yet: nothing to crash */
-        if (rw_model_copy(&it.m, r->m) != 0) {
+        }
+        if (rw_model_copy_locked(&it.m, r->m) != 0) {
             pl_image_free(it.img);
             oom = 1;
         }
+        rw_model_unlock(r->m);
         it.point = point;
         it.variant = v;
         it.op = (int)op;
