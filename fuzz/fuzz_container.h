@@ -5,7 +5,8 @@
  *   kind (1 byte) | base offset (u32 LE) | length (u32 LE) | bytes
  *
  * kind % 4: 0 a segment "<base>.log", 1 an index "<base>.index",
- * 2 the checkpoint, 3 another file ("lock", "<base>.index.tmp", "junk").
+ * 2 the checkpoint, 3 another file ("lock", "<base>.index.tmp", "junk",
+ * "<base>.log.broken", "spare.tmp", "truncate.pending").
  * A length past the input's end takes what is left. fuzz_mkcorpus writes
  * real logs in this form as the seed corpora.
  */
@@ -22,12 +23,14 @@
 
 static inline void fuzz_name(char *dst, size_t cap, unsigned kind, uint32_t base)
 {
-    static const char *const other[] = {"lock", "%020u.index.tmp", "junk", "%020u.log.broken"};
+    static const char *const other[] = {"lock",      "%020u.index.tmp", "junk",
+                                        "%020u.log.broken", "spare.tmp", "truncate.pending",
+                                        "lock",      "junk"};
     switch (kind % 4) {
     case 0: snprintf(dst, cap, "%020u.log", base); break;
     case 1: snprintf(dst, cap, "%020u.index", base); break;
     case 2: snprintf(dst, cap, "checkpoint"); break;
-    default: snprintf(dst, cap, other[(kind >> 2) % 4], base); break;
+    default: snprintf(dst, cap, other[(kind >> 2) % 8], base); break;
     }
 }
 
