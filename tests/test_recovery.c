@@ -727,6 +727,17 @@ Test(recovery, newer_format_version_active)
 }
 
 /*-******************* the spare segment file *******************/
+/* Opens `dir` with `flags`, checks that it holds records [0, end) of g and
+ * nothing more, and closes it. */
+static void expect_records(const char *dir, unsigned flags, const evt_gen *g, uint64_t end)
+{
+    evlog *log = open_ok(dir, flags, EVLOG_COMPRESS_NONE);
+    char why[256];
+    cr_assert_eq(evlog_end_offset(log), end);
+    cr_assert_eq(evt_verify_log(log, g, 0, 0, end, 1, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(evlog_close(log), 0);
+}
+
 /* The inode of `path`, 0 when it does not exist. */
 static uint64_t inode_of(const char *path)
 {
@@ -745,7 +756,6 @@ Test(recovery, spare_segment_made_ahead_and_taken_by_the_roll)
     evlog *log = open_ok(evt_log, 0, EVLOG_COMPRESS_NONE);
     uint64_t idx = 0, first, ino, t0 = evt_mono_ms();
     int rolls = 0, taken = 0;
-    char why[256];
 
     while (!taken && evt_mono_ms() - t0 < 20000) {
         ino = inode_of(spare); /* before the append that may roll */
@@ -763,11 +773,7 @@ Test(recovery, spare_segment_made_ahead_and_taken_by_the_roll)
     cr_assert(taken, "no roll took the spare file for its segment in 20 s (%d rolls)", rolls);
     cr_assert_eq(evlog_close(log), 0);
     cr_assert_not(evt_exists(spare), "close left spare.tmp behind");
-
-    log = open_ok(evt_log, EVLOG_READ_ONLY, EVLOG_COMPRESS_NONE);
-    cr_assert_eq(evlog_end_offset(log), idx);
-    cr_assert_eq(evt_verify_log(log, &g, 0, 0, idx, 1, why, sizeof why), 0, "%s", why);
-    cr_assert_eq(evlog_close(log), 0);
+    expect_records(evt_log, EVLOG_READ_ONLY, &g, idx);
 }
 
 /* A spare left by a crashed writer is ignored by readers and removed by
@@ -779,20 +785,15 @@ Test(recovery, spare_left_by_a_crash)
     uint64_t end = build_closed(evt_log, &g, EVLOG_COMPRESS_NONE);
     const char *spare = evt_path(evt_log, "spare.tmp");
     uint8_t junk[8192];
-    char why[256];
     evlog *log;
 
     memset(junk, 0xa5, sizeof junk);
     cr_assert_eq(evt_file_write(spare, junk, sizeof junk), 0);
-    log = open_ok(evt_log, EVLOG_READ_ONLY, EVLOG_COMPRESS_NONE);
-    cr_assert_eq(evlog_end_offset(log), end);
-    cr_assert_eq(evt_verify_log(log, &g, 0, 0, end, 1, why, sizeof why), 0, "%s", why);
-    cr_assert_eq(evlog_close(log), 0);
+    expect_records(evt_log, EVLOG_READ_ONLY, &g, end);
     cr_assert(evt_exists(spare), "a read-only open removed spare.tmp");
 
     log = open_ok(evt_log, 0, EVLOG_COMPRESS_NONE);
     cr_assert_not(evt_exists(spare), "the writer's open left spare.tmp");
-    cr_assert_eq(evlog_end_offset(log), end);
-    cr_assert_eq(evt_verify_log(log, &g, 0, 0, end, 1, why, sizeof why), 0, "%s", why);
     cr_assert_eq(evlog_close(log), 0);
+    expect_records(evt_log, EVLOG_READ_ONLY, &g, end);
 }
