@@ -223,7 +223,26 @@ int evl_flush_locked(evlog *log);      /* mu held: close the open batch, if any 
 int evl_failed(evlog *log);            /* EVLOG_EFAILED with the reason */
 void evl_poison(evlog *log);           /* mu held; errmsg holds the reason */
 void evl_wait_sealed(evlog *log);     /* mu held */
+
+/*-******************* toucher.c *******************/
+void *evl_toucher_main(void *arg);    /* the pretoucher thread */
+int64_t evl_mono_ns(void);            /* CLOCK_MONOTONIC, ns */
+void evl_linger_due(evlog *log, int64_t due); /* mu held: close the open batch then */
+void evl_ask_pages(evlog *log, evl_seg *s, uint64_t end, uint64_t want); /* mu held */
 void evl_touch_restart(evlog *log);   /* mu held: the active segment's end moved back */
+void evl_touch_unpin(evlog *log, evl_seg *s); /* caller holds segs_mu */
+
+/* Ask the pretoucher for the pages after `end` of the active segment `s`.
+ * mu held; cheap unless a new step is due. */
+static inline void evl_want_pages(evlog *log, evl_seg *s, uint64_t end)
+{
+    uint64_t want = end + EVL_PREFAULT_BYTES;
+    if (want > s->capacity)
+        want = s->capacity;
+    if (s != log->touch_seg || log->touch_restart || want >= log->touch_req + EVL_PREFAULT_STEP ||
+        (want == s->capacity && want > log->touch_req))
+        evl_ask_pages(log, s, end, want);
+}
 evl_seg *evl_segs_find(evlog *log, uint64_t offset); /* caller holds segs_mu */
 int evl_segs_push(evlog *log, evl_seg *s);           /* caller holds segs_mu */
 

@@ -68,24 +68,13 @@ static int apply_options(evlog *log, const evlog_options *o)
 
 static void *syncer_main(void *arg);
 static void *sealer_main(void *arg);
-static void *toucher_main(void *arg);
-
-/* Release a pin of the pretoucher's; caller holds segs_mu. A segment
- * sealed meanwhile loses its writer's mapping, as the sealer would have
- * done. */
-static void touch_unpin(evlog *log, evl_seg *s)
-{
-    if (--s->pins == 0 && atomic_load(&s->sealed))
-        evl_seg_unmap(log, s);
-    evl_seg_unref(log, s);
-}
 
 static void log_free(evlog *log)
 {
     size_t i;
     pthread_mutex_lock(&log->segs_mu);
     if (log->touch_seg)
-        touch_unpin(log, log->touch_seg);
+        evl_touch_unpin(log, log->touch_seg);
     for (i = 0; i < log->nsegs; i++)
         evl_seg_unref(log, log->segs[i]);
     pthread_mutex_unlock(&log->segs_mu);
@@ -194,7 +183,7 @@ int evlog_open_ex(evlog **out, const char *dir, const evlog_options *opts, char 
             goto fail;
         }
         log->sealer_running = 1;
-        if (pthread_create(&log->toucher, NULL, toucher_main, log) != 0) {
+        if (pthread_create(&log->toucher, NULL, evl_toucher_main, log) != 0) {
             rc = evl_err(log, EVLOG_ENOMEM, "cannot start the pretouch thread");
             goto fail;
         }
@@ -471,147 +460,6 @@ static void *sealer_main(void *arg)
     return NULL;
 }
 
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Make the pretoucher close the open batch of lingering appends at `due`
- * (CLOCK_MONOTONIC ns), unless it is to look earlier. mu held. */
-static void linger_due(evlog *log, int64_t due)
-{
-    pthread_mutex_lock(&log->touch_mu);
-    if (!log->touch_due || due < log->touch_due) {
-        log->touch_due = due;
-        pthread_cond_signal(&log->touch_cv);
-    }
-    pthread_mutex_unlock(&log->touch_mu);
-}
-
-/* The pretoucher's side of lingering: close the open batch if its time is
- * up, else look again when it will be. */
-static void close_lingering(evlog *log)
-{
-    pthread_mutex_lock(&log->mu);
-    if (log->pend_n && !log->failed) {
-        int64_t due = log->pend_since + log->linger_ns;
-        if (mono_ns() >= due)
-            (void)evl_flush_locked(log);
-        else
-            linger_due(log, due);
-    }
-    pthread_mutex_unlock(&log->mu);
-}
-
-/*
- * The pretoucher thread: faults in the pages of the active segment ahead of
- * the writer, so that the writer's copies land on pages already there and
- * the kernel's page work runs on another core. If it falls behind, the
- * writer's own copies fault the pages in: it is only ever a head start.
- * It takes mu only to close a lingering batch.
- */
-static void *toucher_main(void *arg)
-{
-    evlog *log = arg;
-    pthread_mutex_lock(&log->touch_mu);
-    while (!log->touch_stop) {
-        evl_seg *s = log->touch_seg;
-        uint64_t from, to, gen;
-        if (log->touch_due && mono_ns() >= log->touch_due) {
-            log->touch_due = 0;
-            pthread_mutex_unlock(&log->touch_mu);
-            close_lingering(log);
-            pthread_mutex_lock(&log->touch_mu);
-            continue;
-        }
-        if (!s || log->touch_done >= log->touch_req) {
-            if (log->touch_due) {
-                int64_t due = log->touch_due;
-                struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
-                pthread_cond_timedwait(&log->touch_cv, &log->touch_mu, &ts);
-            } else {
-                pthread_cond_wait(&log->touch_cv, &log->touch_mu);
-            }
-            continue;
-        }
-        from = log->touch_done;
-        to = log->touch_req < from + EVL_PREFAULT_STEP ? log->touch_req : from + EVL_PREFAULT_STEP;
-        gen = log->touch_gen;
-        /* a pin of its own: the writer may move on to the next segment,
-         * and the sealer seal this one, while its pages come in */
-        pthread_mutex_lock(&log->segs_mu);
-        s->pins++;
-        s->refs++;
-        pthread_mutex_unlock(&log->segs_mu);
-        pthread_mutex_unlock(&log->touch_mu);
-        log->io->prefault(log->io, s->map, from, to - from);
-        pthread_mutex_lock(&log->touch_mu);
-        if (s == log->touch_seg && gen == log->touch_gen && log->touch_done < to)
-            log->touch_done = to;
-        pthread_mutex_lock(&log->segs_mu);
-        touch_unpin(log, s);
-        pthread_mutex_unlock(&log->segs_mu);
-    }
-    pthread_mutex_unlock(&log->touch_mu);
-    return NULL;
-}
-
-/* Point the pretoucher at the pages of `s` up to `want`, from `end` on if
- * it is new to them. mu held; once per EVL_PREFAULT_STEP. */
-static void ask_pages(evlog *log, evl_seg *s, uint64_t end, uint64_t want)
-{
-    evl_seg *old = NULL;
-
-    if (s != log->touch_seg) {
-        pthread_mutex_lock(&log->segs_mu);
-        s->pins++;
-        s->refs++;
-        pthread_mutex_unlock(&log->segs_mu);
-        old = log->touch_seg;
-    }
-    pthread_mutex_lock(&log->touch_mu);
-    if (s != log->touch_seg || log->touch_restart) {
-        log->touch_seg = s;
-        log->touch_done = end;
-        log->touch_gen++;
-        log->touch_restart = 0;
-    }
-    log->touch_req = want;
-    pthread_cond_signal(&log->touch_cv);
-    pthread_mutex_unlock(&log->touch_mu);
-    /* half full: time for the sealer to make the next segment's file */
-    if (end > s->capacity / 2 && log->spare_fd < 0 && !log->spare_want) {
-        log->spare_want = 1;
-        pthread_cond_signal(&log->seal_cv);
-    }
-    if (old) {
-        pthread_mutex_lock(&log->segs_mu);
-        touch_unpin(log, old);
-        pthread_mutex_unlock(&log->segs_mu);
-    }
-}
-
-/* Ask the pretoucher for the pages after `end` of the active segment `s`.
- * mu held; cheap unless a new step is due. */
-static inline void want_pages(evlog *log, evl_seg *s, uint64_t end)
-{
-    uint64_t want = end + EVL_PREFAULT_BYTES;
-    if (want > s->capacity)
-        want = s->capacity;
-    if (s != log->touch_seg || log->touch_restart || want >= log->touch_req + EVL_PREFAULT_STEP ||
-        (want == s->capacity && want > log->touch_req))
-        ask_pages(log, s, end, want);
-}
-
-/* The active segment's end moved back (a truncation, a recovered tail):
- * its pages from there on are to be faulted in again. mu held. */
-void evl_touch_restart(evlog *log)
-{
-    log->touch_restart = 1;
-}
-
 /* Wait until the sealer has finished every rolled segment. mu held. */
 void evl_wait_sealed(evlog *log)
 {
@@ -668,7 +516,7 @@ static int roll(evlog *log, uint64_t size)
         return rc;
     }
     log->active = n;
-    want_pages(log, n, EVL_SEG_HEADER_SIZE);
+    evl_want_pages(log, n, EVL_SEG_HEADER_SIZE);
     /* a log that fills segments gets the next one's file made ahead
      * (ask_pages asks for one sooner, once a segment is half full; a
      * handle that fills none never makes one) */
@@ -729,7 +577,7 @@ static void publish(evlog *log, evl_seg *s, const evl_batch *b, uint64_t pos, ui
 {
     uint64_t next = b->base_offset + b->last_delta + 1;
     evl_seg_note_batch(s, b, pos, log->index_interval);
-    want_pages(log, s, pos + len);
+    evl_want_pages(log, s, pos + len);
     /* the bytes first, then the end that makes them visible */
     evl_store(&s->end_pos, pos + len);
     evl_store(&s->next_offset, next);
@@ -803,9 +651,9 @@ static int linger_append(evlog *log, const evlog_record *recs, size_t n, uint64_
         log->pend_pos = atomic_load_explicit(&s->end_pos, memory_order_relaxed);
         log->pend_len = EVL_BATCH_HEADER_SIZE;
         log->pend_first_ts = log->pend_max_ts = recs[0].timestamp ? recs[0].timestamp : now;
-        log->pend_since = mono_ns();
+        log->pend_since = evl_mono_ns();
         atomic_store_explicit(&log->pending, 1, memory_order_relaxed);
-        linger_due(log, log->pend_since + log->linger_ns);
+        evl_linger_due(log, log->pend_since + log->linger_ns);
     }
     base = atomic_load_explicit(&log->end_offset, memory_order_relaxed) + log->pend_n;
     log->pend_len += evl_records_encode(s->map + log->pend_pos + log->pend_len, recs, n,
@@ -815,7 +663,7 @@ static int linger_append(evlog *log, const evlog_record *recs, size_t n, uint64_
     if (log->pend_len >= EVLOG_LINGER_BYTES)
         (void)evl_flush_locked(log);
     else
-        want_pages(log, s, log->pend_pos + log->pend_len);
+        evl_want_pages(log, s, log->pend_pos + log->pend_len);
     *first = base;
     return 0;
 }
