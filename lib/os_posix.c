@@ -179,10 +179,16 @@ static int px_unmap(const struct evlog_io *io, void *addr, uint64_t len)
     return munmap(addr, (size_t)len) == 0 ? 0 : NEG_ERRNO();
 }
 
+/* The start of the page holding byte `off`: madvise and msync take
+ * page-aligned addresses. */
+static uint64_t page_start(uint64_t off)
+{
+    return off & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+}
+
 static int px_msync(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len)
 {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-    uint64_t start = off & ~(page - 1);
+    uint64_t start = page_start(off);
     (void)io;
     if (msync((char *)addr + start, (size_t)(off + len - start), MS_SYNC) != 0)
         return NEG_ERRNO();
@@ -193,7 +199,7 @@ static void px_prefault(const struct evlog_io *io, void *addr, uint64_t off, uin
 {
     (void)io;
 #ifdef MADV_POPULATE_WRITE
-    uint64_t start = off & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+    uint64_t start = page_start(off);
     (void)madvise((char *)addr + start, (size_t)(off + len - start), MADV_POPULATE_WRITE);
 #else
     (void)addr; (void)off; (void)len;
@@ -202,7 +208,7 @@ static void px_prefault(const struct evlog_io *io, void *addr, uint64_t off, uin
 
 static void px_drop(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len)
 {
-    uint64_t start = off & ~((uint64_t)sysconf(_SC_PAGESIZE) - 1);
+    uint64_t start = page_start(off);
     (void)io;
     /* on a shared file mapping the data stays in the page cache, dirty */
     (void)madvise((char *)addr + start, (size_t)(off + len - start), MADV_DONTNEED);
