@@ -518,7 +518,7 @@ static int roll(evlog *log, uint64_t size)
     log->active = n;
     evl_want_pages(log, n, EVL_SEG_HEADER_SIZE);
     /* a log that fills segments gets the next one's file made ahead
-     * (ask_pages asks for one sooner, once a segment is half full; a
+     * (evl_ask_pages asks for one sooner, once a segment is half full; a
      * handle that fills none never makes one) */
     if (s && log->spare_fd < 0)
         log->spare_want = 1;

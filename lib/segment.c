@@ -63,8 +63,9 @@ void evl_seg_unref(evlog *log, evl_seg *s)
 
 /*
  * The spare: a file preallocated to a segment's capacity and synced, made
- * by the sealer after a roll, so that the next roll renames it instead of
- * preallocating and syncing on the append path. It holds no record: when
+ * by the sealer once the active segment is half full (or at a roll), so
+ * that the next roll renames it instead of preallocating and syncing on
+ * the append path. It holds no record: when
  * it cannot be made (a full disk), *fd is -1 and the next roll creates its
  * segment itself. A failed sync is another matter, as everywhere: the disk
  * failed a write, and the caller fails the handle (EVLOG_EIO returned).
