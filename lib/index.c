@@ -41,10 +41,33 @@ void evl_index_add(evl_seg *s, uint64_t offset, uint64_t pos)
     evl_store(&s->idx_count, n + 1);
 }
 
+/* Fetch the lines where the batch of `offset` lies if the batches of `s`
+ * are all alike: its bytes per offset so far put it there. The misses then
+ * overlap the index's own; batches of mixed sizes only waste a prefetch. */
+static void prefetch_guess(const evl_seg *s, uint64_t offset)
+{
+    uint64_t end = evl_load((_Atomic uint64_t *)&s->end_pos);
+    uint64_t next = evl_load((_Atomic uint64_t *)&s->next_offset);
+    double per;
+    uint64_t p, stop, step;
+
+    if (offset < s->base || offset >= next || end <= EVL_SEG_HEADER_SIZE)
+        return;
+    per = (double)(end - EVL_SEG_HEADER_SIZE) / (double)(next - s->base);
+    p = EVL_SEG_HEADER_SIZE + (uint64_t)((double)(offset - s->base) * per);
+    step = per < 64 ? 64 : (uint64_t)per;
+    stop = p + 256 < end ? p + 256 : end;
+    for (; p < stop; p += step)
+        __builtin_prefetch(s->map + p);
+}
+
 uint64_t evl_index_lookup(const evl_seg *s, uint64_t offset, uint64_t *entry_off)
 {
     const evl_index_entry *e = s->idx;
     uint64_t n = evl_load((_Atomic uint64_t *)&s->idx_count), lo = 0, hi = n;
+
+    if (s->map)
+        prefetch_guess(s, offset);
 
     /* offsets grow about evenly with entries: guess the place, then
      * narrow it by doubling steps around the guess; a random seek costs a
@@ -83,14 +106,22 @@ uint64_t evl_index_lookup(const evl_seg *s, uint64_t offset, uint64_t *entry_off
     *entry_off = e[lo - 1].offset;
     if (lo < n && s->map) {
         /* the walk from this entry to the batch of `offset` is a chain of
-         * dependent loads, a cache miss each: fetch the lines up to where
-         * the next entry's figures put that batch, all at once */
+         * dependent loads, a cache miss each: fetch at once the headers it
+         * will read, one per `step` bytes if the batches between the two
+         * entries are alike, then the lines where the next entry's figures
+         * put that batch */
         const evl_index_entry *a = &e[lo - 1], *b = &e[lo];
+        uint64_t step = (b->pos - a->pos) / (b->offset - a->offset);
         uint64_t est = a->pos + (uint64_t)((double)(offset - a->offset) /
                                            (double)(b->offset - a->offset) *
                                            (double)(b->pos - a->pos));
-        uint64_t p, stop = est + 256 < b->pos ? est + 256 : b->pos;
-        for (p = a->pos & ~(uint64_t)63; p < stop; p += 64)
+        uint64_t p, near = est > a->pos + 128 ? est - 128 : a->pos;
+        uint64_t stop = est + 256 < b->pos ? est + 256 : b->pos;
+        if (step < 64)
+            step = 64;
+        for (p = a->pos + 16; p < near; p += step)
+            __builtin_prefetch(s->map + p);
+        for (p = near & ~(uint64_t)63; p < stop; p += 64)
             __builtin_prefetch(s->map + p);
     }
     return e[lo - 1].pos;
