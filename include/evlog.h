@@ -107,6 +107,8 @@ struct evlog_io;
 /* Open flags (evlog_options.flags). */
 #define EVLOG_READ_ONLY 0x1u    /* never write; no lock; the directory must exist */
 #define EVLOG_OPEN_DAMAGED 0x2u /* open a corrupt log read-only, up to the damage */
+#define EVLOG_UNCACHE_SEALED 0x4u /* a writer drops each segment it sealed from the
+                                     page cache once it is durable (see below) */
 
 /* Compression of batches (evlog_options.compression). */
 #define EVLOG_COMPRESS_NONE 1
@@ -140,7 +142,8 @@ typedef struct evlog_options {
     uint32_t index_interval_bytes; /* an index entry every this many bytes; default 4096 */
     int sync_mode;                 /* EVLOG_SYNC_*; default EVLOG_SYNC_NONE */
     uint32_t sync_interval_ms;     /* for EVLOG_SYNC_INTERVAL; default 100 */
-    unsigned flags;                /* EVLOG_READ_ONLY, EVLOG_OPEN_DAMAGED */
+    unsigned flags;                /* EVLOG_READ_ONLY, EVLOG_OPEN_DAMAGED,
+                                      EVLOG_UNCACHE_SEALED */
     int compression;               /* EVLOG_COMPRESS_*; default EVLOG_COMPRESS_NONE */
     const struct evlog_io *io;     /* tests only: the I/O layer; NULL = POSIX */
     /* version 2 */
@@ -170,6 +173,22 @@ typedef struct evlog_options {
  * never counts the open batch. A handle poisoned by a failed sync closes
  * its open batch first, so what it acknowledged stays as it would have
  * without linger.
+ */
+
+/*
+ * Uncached sealed segments (EVLOG_UNCACHE_SEALED). By default the bytes of
+ * sealed segments stay in the page cache, as any file's do, until the
+ * kernel needs the memory; readers that fall behind then read them from
+ * memory. With this flag a writer asks the kernel to drop a segment's pages
+ * as soon as sealing has made it durable (posix_fadvise
+ * POSIX_FADV_DONTNEED; pages that a reader has mapped stay). The writer then
+ * keeps about one segment of the log in memory, and the memory it frees is
+ * what the kernel hands back for the next segment. That saves the kernel
+ * from reclaiming other memory to make room, and on a virtual machine that
+ * returns free memory to its host it saves the host's work of backing fresh
+ * memory at every page: see docs/performance.md for what it changed there.
+ * The price: readers of sealed segments read them from the disk. Writers
+ * only; a read-only handle ignores it.
  */
 
 /* Fill `opts` with the defaults of this version. Cannot fail. */

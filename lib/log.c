@@ -60,7 +60,7 @@ static int apply_options(evlog *log, const evlog_options *o)
         return evl_err(log, EVLOG_EINVAL, "unknown sync_mode %d", log->sync_mode);
     if (log->compression < EVLOG_COMPRESS_NONE || log->compression > EVLOG_COMPRESS_LZ4)
         return evl_err(log, EVLOG_EINVAL, "unknown compression %d", log->compression);
-    if (log->flags & ~(EVLOG_READ_ONLY | EVLOG_OPEN_DAMAGED))
+    if (log->flags & ~(EVLOG_READ_ONLY | EVLOG_OPEN_DAMAGED | EVLOG_UNCACHE_SEALED))
         return evl_err(log, EVLOG_EINVAL, "unknown flags 0x%x", log->flags);
     log->read_only = (log->flags & (EVLOG_READ_ONLY | EVLOG_OPEN_DAMAGED)) != 0;
     return 0;

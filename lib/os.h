@@ -51,6 +51,10 @@ struct evlog_io {
      * read back on the next touch), and the sync need not write-protect it
      * page by page, each page a TLB shootdown on the writer's core; a hint */
     void (*drop)(const struct evlog_io *io, void *addr, uint64_t off, uint64_t len);
+    /* drop the clean pages of [off, off+len) of a synced file that no
+     * mapping holds from the page cache; its bytes stay in the file; a
+     * hint */
+    void (*uncache)(const struct evlog_io *io, int fd, uint64_t off, uint64_t len);
     int (*fsync)(const struct evlog_io *io, int fd);
     int (*sync_dir)(const struct evlog_io *io, int dirfd);
     int (*rename)(const struct evlog_io *io, int dirfd, const char *from, const char *to);

@@ -214,6 +214,12 @@ static void px_drop(const struct evlog_io *io, void *addr, uint64_t off, uint64_
     (void)madvise((char *)addr + start, (size_t)(off + len - start), MADV_DONTNEED);
 }
 
+static void px_uncache(const struct evlog_io *io, int fd, uint64_t off, uint64_t len)
+{
+    (void)io;
+    (void)posix_fadvise(fd, (off_t)off, (off_t)len, POSIX_FADV_DONTNEED);
+}
+
 static int px_fsync(const struct evlog_io *io, int fd)
 {
     (void)io;
@@ -251,5 +257,5 @@ static int px_lock(const struct evlog_io *io, int fd)
 const struct evlog_io evl_io_posix = {
     px_open_dir, px_list, px_open, px_close, px_pread, px_pwrite, px_size,
     px_allocate, px_truncate, px_zero, px_map, px_unmap, px_msync, px_prefault, px_drop,
-    px_fsync, px_sync_dir, px_rename, px_unlink, px_lock, NULL,
+    px_uncache, px_fsync, px_sync_dir, px_rename, px_unlink, px_lock, NULL,
 };

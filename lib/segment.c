@@ -364,8 +364,10 @@ int evl_seg_seal_finish(evlog *log, evl_seg *s)
     int rc;
 
     /* the writer is done with it: without its page-table entries, the
-     * sync below has none to write-protect, one shootdown each */
-    io->drop(io, s->map, s->synced_pos, end + EVL_FOOTER_SIZE - s->synced_pos);
+     * sync below has none to write-protect, one shootdown each; and none
+     * keeps a page in the cache that the flag drops after the sync */
+    uint64_t from = log->flags & EVLOG_UNCACHE_SEALED ? 0 : s->synced_pos;
+    io->drop(io, s->map, from, end + EVL_FOOTER_SIZE - from);
     if ((rc = io->msync(io, s->map, s->synced_pos, end + EVL_FOOTER_SIZE - s->synced_pos)) < 0 ||
         (rc = io->truncate(io, s->fd, end + EVL_FOOTER_SIZE)) < 0 ||
         (rc = io->fsync(io, s->fd)) < 0)
@@ -373,6 +375,8 @@ int evl_seg_seal_finish(evlog *log, evl_seg *s)
                        evl_errno_str(rc));
     s->synced_pos = end;
     s->file_size = end + EVL_FOOTER_SIZE;
+    if (log->flags & EVLOG_UNCACHE_SEALED)
+        io->uncache(io, s->fd, 0, s->file_size);
     (void)evl_index_write(log, s);
     (void)io->close(io, s->fd);
     s->fd = -1;

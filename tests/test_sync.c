@@ -9,12 +9,14 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "helpers.h"
@@ -487,4 +489,89 @@ Test(sync, injected_failure_at_roll)
     cr_assert(says_why(evlog_errmsg(log)), "evlog_errmsg: \"%s\"", evlog_errmsg(log));
     cr_assert_geq(evt_segments(evt_log, bases, 16), nseg);
     after_failure(log, &g, durable, 64 << 10);
+}
+
+/* Pages of the file at `path` that are in the page cache (mincore over a
+ * fresh mapping of it), and its pages in all. */
+static long cached_pages(const char *path, long *total)
+{
+    long page = sysconf(_SC_PAGESIZE), n, i, in = 0;
+    long long size = evt_file_size(path);
+    unsigned char *vec;
+    void *map;
+    int fd;
+
+    cr_assert_gt(size, 0, "%s is missing or empty", path);
+    n = (long)((size + page - 1) / page);
+    fd = open(path, O_RDONLY);
+    cr_assert_geq(fd, 0, "open %s", path);
+    map = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    cr_assert_neq(map, MAP_FAILED, "mmap %s", path);
+    vec = malloc((size_t)n);
+    cr_assert_not_null(vec);
+    cr_assert_eq(mincore(map, (size_t)size, vec), 0, "mincore %s", path);
+    for (i = 0; i < n; i++)
+        in += vec[i] & 1;
+    free(vec);
+    munmap(map, (size_t)size);
+    close(fd);
+    *total = n;
+    return in;
+}
+
+/* Append across several rolls with `flags`, sync (which waits for the
+ * sealer), and count the pages of the sealed segments still cached. */
+static void uncache_case(const char *label, unsigned flags, long *cached, long *total)
+{
+    uint64_t seed = evt_seed(label), bases[64];
+    evt_gen g = {seed, EVT_SMALL, 0, 0};
+    evt_rng brng;
+    evlog_options o;
+    evlog *log = NULL;
+    char why[512];
+    long nseg, i, t;
+    uint64_t n = 0;
+
+    evt_rm_rf(evt_log);
+    evt_rng_init(&brng, seed);
+    evlog_options_init(&o);
+    o.segment_bytes = 256 << 10;
+    o.flags = flags;
+    cr_assert_eq(evlog_open(&log, evt_log, &o), 0);
+    while ((nseg = evt_segments(evt_log, bases, 64)) < 4) {
+        append_n(log, &g, n, 100, &brng);
+        n += 100;
+        /* syncs inside a segment too, before its seal */
+        cr_assert_eq(evlog_sync(log), 0);
+    }
+    cr_assert_eq(evlog_sync(log), 0);
+    nseg = evt_segments(evt_log, bases, 64);
+    *cached = *total = 0;
+    for (i = 0; i + 1 < nseg; i++) {
+        *cached += cached_pages(evt_seg_path(evt_log, bases[i]), &t);
+        *total += t;
+    }
+    /* everything reads back, from the disk where it must */
+    cr_assert_eq(evt_verify_log(log, &g, 0, 0, n, 1, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(evlog_close(log), 0);
+    o.flags = EVLOG_READ_ONLY;
+    cr_assert_eq(evlog_open(&log, evt_log, &o), 0);
+    cr_assert_eq(evt_verify_log(log, &g, 0, 0, n, 1, why, sizeof why), 0, "%s", why);
+    cr_assert_eq(evlog_close(log), 0);
+}
+
+/* EVLOG_UNCACHE_SEALED: a segment the writer sealed leaves the page cache
+ * once it is durable; without the flag it stays, as any written file. */
+Test(sync, uncache_sealed_drops_sealed_segments_from_the_page_cache)
+{
+    long cached, total;
+
+    uncache_case("sync.uncache_sealed.without", 0, &cached, &total);
+    cr_assert_gt(total, 0);
+    cr_assert_gt(cached * 2, total, "without the flag only %ld of %ld pages of sealed "
+                 "segments are cached: the check below would prove nothing", cached, total);
+    uncache_case("sync.uncache_sealed.with", EVLOG_UNCACHE_SEALED, &cached, &total);
+    cr_assert_gt(total, 0);
+    cr_assert_eq(cached, 0, "%ld of %ld pages of sealed segments are still cached", cached,
+                 total);
 }

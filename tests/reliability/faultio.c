@@ -133,6 +133,12 @@ static void f_drop(const struct evlog_io *io, void *addr, uint64_t off, uint64_t
     B(io)->drop(B(io), addr, off, len);
 }
 
+static void f_uncache(const struct evlog_io *io, int fd, uint64_t off, uint64_t len)
+{
+    (void)hit(io, EVREL_OP_UNCACHE); /* a hint: it cannot fail */
+    B(io)->uncache(B(io), fd, off, len);
+}
+
 static int f_fsync(const struct evlog_io *io, int fd)
 {
     int rc = hit(io, EVREL_OP_FSYNC);
@@ -168,7 +174,7 @@ faultio *faultio_new(const struct evlog_io *base)
     static const struct evlog_io table = {
         f_open_dir, f_list, f_open, f_close, f_pread, f_pwrite, f_size,
         f_allocate, f_truncate, f_zero, f_map, f_unmap, f_msync, f_prefault, f_drop,
-        f_fsync, f_sync_dir, f_rename, f_unlink, f_lock, NULL,
+        f_uncache, f_fsync, f_sync_dir, f_rename, f_unlink, f_lock, NULL,
     };
     faultio *f = calloc(1, sizeof *f);
     if (!f)

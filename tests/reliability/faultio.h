@@ -20,7 +20,8 @@ typedef struct faultio faultio;
 
 /* The operations at which an errno can come from the system. */
 #define FAULTIO_OPS_EIO \
-    (EVREL_OPS_ALL & ~(EVREL_OP_BIT(EVREL_OP_PREFAULT) | EVREL_OP_BIT(EVREL_OP_DROP)))
+    (EVREL_OPS_ALL & ~(EVREL_OP_BIT(EVREL_OP_PREFAULT) | EVREL_OP_BIT(EVREL_OP_DROP) | \
+                       EVREL_OP_BIT(EVREL_OP_UNCACHE)))
 #define FAULTIO_OPS_ENOSPC                                                    \
     (EVREL_OP_BIT(EVREL_OP_OPEN) | EVREL_OP_BIT(EVREL_OP_OPEN_DIR) |           \
      EVREL_OP_BIT(EVREL_OP_PWRITE) | EVREL_OP_BIT(EVREL_OP_ALLOCATE) |         \

@@ -692,6 +692,17 @@ static void sim_drop(const struct evlog_io *io, void *addr, uint64_t off, uint64
         s->hook(s, EVREL_OP_DROP, 1, 0, s->hook_payload);
 }
 
+/* Called on a file synced whole: what a read gets is what the disk holds
+ * either way. */
+static void sim_uncache(const struct evlog_io *io, int fd, uint64_t off, uint64_t len)
+{
+    ENTER(EVREL_OP_UNCACHE);
+    (void)fd; (void)off; (void)len; (void)rc_;
+    pthread_mutex_unlock(&s->mu);
+    if (s->hook)
+        s->hook(s, EVREL_OP_UNCACHE, 1, 0, s->hook_payload);
+}
+
 static int sim_sync_dir_locked(pl_dir *d)
 {
     int rc = ns_copy(&d->dur, &d->vol);
@@ -769,7 +780,7 @@ plsim *plsim_new(void)
     static const struct evlog_io table = {
         sim_open_dir, sim_list, sim_open, sim_close, sim_pread, sim_pwrite, sim_size,
         sim_allocate, sim_truncate, sim_zero, sim_map, sim_unmap, sim_msync, sim_prefault, sim_drop,
-        sim_fsync, sim_sync_dir, sim_rename, sim_unlink, sim_lock, NULL,
+        sim_uncache, sim_fsync, sim_sync_dir, sim_rename, sim_unlink, sim_lock, NULL,
     };
     plsim *s = calloc(1, sizeof *s);
     if (!s)

@@ -14,9 +14,9 @@
     X(CLOSE, "close") X(PREAD, "pread") X(PWRITE, "pwrite") X(SIZE, "size")  \
     X(ALLOCATE, "allocate") X(TRUNCATE, "truncate") X(ZERO, "zero")          \
     X(MAP, "map") X(UNMAP, "unmap") X(MSYNC, "msync")                        \
-    X(PREFAULT, "prefault") X(DROP, "drop") X(FSYNC, "fsync")                \
-    X(SYNC_DIR, "sync_dir") X(RENAME, "rename") X(UNLINK, "unlink")          \
-    X(LOCK, "lock")
+    X(PREFAULT, "prefault") X(DROP, "drop") X(UNCACHE, "uncache")            \
+    X(FSYNC, "fsync") X(SYNC_DIR, "sync_dir") X(RENAME, "rename")            \
+    X(UNLINK, "unlink") X(LOCK, "lock")
 
 typedef enum evrel_op {
 #define EVREL_OP_ENUM_(name, str) EVREL_OP_##name,

@@ -380,6 +380,9 @@ static void pick_options(evlog_options *o, const rw_cfg *cfg, uint64_t *rs)
                                       : (rw_rand(rs) % 3 == 0 ? EVLOG_COMPRESS_LZ4
                                                               : EVLOG_COMPRESS_NONE);
     o->linger_us = cfg->linger_us && (rw_rand(rs) & 1) ? cfg->linger_us : 0;
+    /* a quarter of the opens drop sealed segments from the page cache,
+     * drawn aside so that the seeds of the other choices keep their runs */
+    o->flags = (rw_mix(*rs ^ 0x0ca7c4e5u) & 3) == 0 ? EVLOG_UNCACHE_SEALED : 0;
     o->io = cfg->io;
 }
 
