@@ -183,7 +183,7 @@ static uint64_t count_batches(const char *dir)
 static int append_run(const char *dir, const wl_src *s, uint64_t n, int batch, int sync_mode,
                       int compression, const wl_append_mode *mode, int keep, run_out *o)
 {
-    static const wl_append_mode defaults = {0, 0};
+    static const wl_append_mode defaults = {0, 0, 0};
     evlog *log = NULL;
     evlog_record *recs = calloc((size_t)batch, sizeof *recs);
     unsigned char *keys = malloc((size_t)batch * KEY_SIZE);
@@ -198,7 +198,7 @@ static int append_run(const char *dir, const wl_src *s, uint64_t n, int batch, i
         goto out;
     }
     bu_rmtree(dir);
-    rc = open_log_linger(&log, dir, sync_mode, compression, 0, mode->linger_us);
+    rc = open_log_linger(&log, dir, sync_mode, compression, mode->flags, mode->linger_us);
     if (rc)
         goto out;
     c0 = bu_cpu_ns();
@@ -263,8 +263,9 @@ static void mode_text(char *dst, size_t cap, const wl_append_mode *m)
     char linger[32] = "";
     if (m->linger_us)
         snprintf(linger, sizeof linger, ", linger_us %u", m->linger_us);
-    snprintf(dst, cap, "%s%s", linger,
-             m->caller_ts ? ", caller timestamps (record i: 2025-01-01T00:00:00Z + i ns)" : "");
+    snprintf(dst, cap, "%s%s%s", linger,
+             m->caller_ts ? ", caller timestamps (record i: 2025-01-01T00:00:00Z + i ns)" : "",
+             m->flags & EVLOG_UNCACHE_SEALED ? ", EVLOG_UNCACHE_SEALED" : "");
 }
 
 /* The settings text of an append run: exactly what was asked of evlog. */
@@ -280,8 +281,11 @@ static void append_settings(char *dst, size_t cap, int sync_mode, int compressio
                      : ", linger_us %u (a batch closes at EVLOG_LINGER_BYTES = %u B or "
                        "%u us after its first record; evlog_flush ends the timed loop)",
                  m->linger_us, EVLOG_LINGER_BYTES, m->linger_us);
-    snprintf(dst, cap, "%s%s, 128 MiB segments (default), %s, %s, 8-byte big-endian key",
+    snprintf(dst, cap, "%s%s%s, 128 MiB segments (default), %s, %s, 8-byte big-endian key",
              sync_name(sm), linger,
+             m && m->flags & EVLOG_UNCACHE_SEALED
+                 ? ", EVLOG_UNCACHE_SEALED (each sealed segment leaves the page cache)"
+                 : "",
              compression == EVLOG_COMPRESS_LZ4 ? "EVLOG_COMPRESS_LZ4" : "no compression",
              m && m->caller_ts ? "caller timestamps (record i: 2025-01-01T00:00:00Z + i ns)"
                                : "timestamp 0 (evlog reads the clock)");
@@ -420,13 +424,16 @@ typedef struct single_kind {
     const char *sub;  /* its log's directory under the scratch directory */
     int linger;       /* 1: the appends linger */
     int caller_ts;    /* 1: caller timestamps */
+    unsigned flags;   /* evlog_options.flags */
 } single_kind;
 
 static const single_kind SINGLE_KINDS[] = {
-    {"append_single", "single100", 0, 0},
-    {"append_single_ts", "single100_ts", 0, 1},
-    {"append_single_linger", "single100_linger", 1, 0},
-    {"append_single_linger_ts", "single100_linger_ts", 1, 1},
+    {"append_single", "single100", 0, 0, 0},
+    {"append_single_ts", "single100_ts", 0, 1, 0},
+    {"append_single_linger", "single100_linger", 1, 0, 0},
+    {"append_single_linger_ts", "single100_linger_ts", 1, 1, 0},
+    {"append_single_linger_ts_uncache", "single100_linger_ts_uncache", 1, 1,
+     EVLOG_UNCACHE_SEALED},
 };
 #define N_SINGLE ((int)(sizeof SINGLE_KINDS / sizeof SINGLE_KINDS[0]))
 
@@ -435,8 +442,9 @@ static const single_kind SINGLE_KINDS[] = {
 static void single_label(char *dst, size_t cap, const single_kind *k, uint32_t linger_us)
 {
     if (k->linger)
-        snprintf(dst, cap, "evlog single appends (linger %u us%s)", linger_us,
-                 k->caller_ts ? ", caller timestamps" : "");
+        snprintf(dst, cap, "evlog single appends (linger %u us%s%s)", linger_us,
+                 k->caller_ts ? ", caller timestamps" : "",
+                 k->flags & EVLOG_UNCACHE_SEALED ? ", EVLOG_UNCACHE_SEALED" : "");
     else
         snprintf(dst, cap, "evlog single appends%s", k->caller_ts ? " (caller timestamps)" : "");
 }
@@ -457,9 +465,10 @@ static void single_note(bu_result *r, const single_kind *k)
         return;
     }
     snprintf(r->note, sizeof r->note,
-             "one evlog_append per record%s%s; the records and limit runs of append_single",
+             "one evlog_append per record%s%s%s; the records and limit runs of append_single",
              k->caller_ts ? ", each with its own timestamp" : "",
-             k->linger ? ", consecutive appends sharing one open batch" : "");
+             k->linger ? ", consecutive appends sharing one open batch" : "",
+             k->flags & EVLOG_UNCACHE_SEALED ? ", sealed segments leave the page cache" : "");
 }
 
 /* `r`'s million records/s against the 15 M/s target: the best run; paired:
@@ -497,6 +506,7 @@ static int suite_single(const wl_config *c, const wl_sizes *z, bu_sink *s, const
         bu_result_init(&ev[k], SINGLE_KINDS[k].name, "evlog");
         mode[k].linger_us = SINGLE_KINDS[k].linger ? linger : 0;
         mode[k].caller_ts = SINGLE_KINDS[k].caller_ts;
+        mode[k].flags = SINGLE_KINDS[k].flags;
         failed[k] = 0;
     }
     for (rep = 0; rep < reps; rep++) {
@@ -565,10 +575,11 @@ static int suite_appends(const wl_config *c, const wl_sizes *z, bu_sink *s,
                          const bu_pool *pool, wl_summary *sum)
 {
     static const int vsizes[2] = {100, 1024};
-    wl_append_mode cm = {c->linger_us, c->caller_ts};
-    char lpath[4096], dir[4096];
-    bu_result lf, lp, ev;
-    int rep, reps = c->reps, failed = 0, single_failed, vi;
+    wl_append_mode cm = {c->linger_us, c->caller_ts, 0};
+    wl_append_mode um = {c->linger_us, c->caller_ts, EVLOG_UNCACHE_SEALED};
+    char lpath[4096], dir[4096], udir[4096];
+    bu_result lf, lp, ev, eu;
+    int rep, reps = c->reps, failed = 0, ufailed, single_failed, vi;
 
     /* single-record appends, 100-byte values */
     single_failed = suite_single(c, z, s, pool, sum) != 0;
@@ -579,21 +590,32 @@ static int suite_appends(const wl_config *c, const wl_sizes *z, bu_sink *s,
         int v = vsizes[vi];
         char name[64], what[200];
         snprintf(dir, sizeof dir, "%s/batch%d", c->dir, v);
+        snprintf(udir, sizeof udir, "%s/batch%d_uncache", c->dir, v);
         limit_result(&lp, "copy_prefault", v, COPY_POP);
         limit_result(&lf, "copy_fault", v, COPY_FAULT);
         bu_result_init(&ev, "append_batch", "evlog");
-        failed = 0;
+        bu_result_init(&eu, "append_batch_uncache", "evlog");
+        failed = ufailed = 0;
         for (rep = 0; rep < reps; rep++) {
+            int u;
             bu_progress(s, "batched appends, %d B values: repetition %d/%d", v, rep + 1, reps);
             /* the 1 KiB limit file stays for the scan limit */
             if (limit_run(&lf, lpath, z->limit_file, v, 0, pool, 0) ||
                 limit_run(&lp, lpath, z->limit_file, v, 1, pool, vi == 1 && rep == reps - 1))
                 return -1;
-            if (wl_append_fixed(dir, pool, v, lp.records, BATCH, 0, &cm, rep == reps - 1,
-                                &ev)) {
-                failed = 1;
-                break;
+            /* the default log of the last repetition stays for the read
+             * tests; the two take turns at going first */
+            for (u = 0; u < 2; u++) {
+                if ((u + rep) % 2 == 0 && !failed &&
+                    wl_append_fixed(dir, pool, v, lp.records, BATCH, 0, &cm, rep == reps - 1,
+                                    &ev))
+                    failed = 1;
+                if ((u + rep) % 2 == 1 && !ufailed &&
+                    wl_append_fixed(udir, pool, v, lp.records, BATCH, 0, &um, 0, &eu))
+                    ufailed = 1;
             }
+            if (failed)
+                break;
         }
         snprintf(lf.note, sizeof lf.note, "paired with the batched appends");
         snprintf(lp.note, sizeof lp.note, "paired with the batched appends");
@@ -608,6 +630,16 @@ static int suite_appends(const wl_config *c, const wl_sizes *z, bu_sink *s,
         snprintf(what, sizeof what,
                  "evlog batched appends / pre-faulted copy loop, bytes/s, %d B values", v);
         emit_pair(s, name, what, &ev, &lp, 1, 0.8);
+        if (!ufailed) {
+            snprintf(eu.note, sizeof eu.note,
+                     "%d records per evlog_append, sealed segments leave the page cache", BATCH);
+            bu_emit_result(s, &eu);
+            snprintf(name, sizeof name, "append_batch%d_uncache_vs_prefault", v);
+            snprintf(what, sizeof what,
+                     "evlog batched appends (EVLOG_UNCACHE_SEALED) / pre-faulted copy loop, "
+                     "bytes/s, %d B values", v);
+            emit_pair(s, name, what, &eu, &lp, 1, 0.8);
+        }
         if (sum)
             sum->batch_rps[vi] = bu_result_best_rps(&ev);
     }
@@ -684,7 +716,7 @@ static int suite_events(const wl_config *c, const wl_sizes *z, bu_sink *s)
     } kinds[3] = {{"events_single", 1, 0},
                   {"events_batch", BATCH, 0},
                   {"events_batch_lz4", BATCH, EVLOG_COMPRESS_LZ4}};
-    wl_append_mode cm = {c->linger_us, c->caller_ts};
+    wl_append_mode cm = {c->linger_us, c->caller_ts, 0};
     uint64_t nev = 200000, i, total = 0;
     uint64_t *off = malloc(sizeof(uint64_t) * (nev + 1));
     char *buf = malloc(nev * 600);
@@ -1256,7 +1288,7 @@ static int suite_a2r(const wl_config *c, const wl_sizes *z, bu_sink *s, const bu
     r.value_size = 100;
     bu_result_lat(&r, sh.lat, (size_t)sh.n);
     {
-        wl_append_mode cm = {c->linger_us, c->caller_ts};
+        wl_append_mode cm = {c->linger_us, c->caller_ts, 0};
         char mtext[96];
         mode_text(mtext, sizeof mtext, &cm);
         snprintf(r.settings, sizeof r.settings,

@@ -114,6 +114,7 @@ typedef struct wl_append_mode {
                            every record counted is visible to readers. */
     int caller_ts;      /* 1: record i gets timestamp WL_TS_BASE + i;
                            0: timestamp 0 (evlog reads the clock) */
+    unsigned flags;     /* evlog_options.flags: 0 or EVLOG_UNCACHE_SEALED */
 } wl_append_mode;
 
 /* Append `records` records (8-byte key, value of `value_size` bytes) in
