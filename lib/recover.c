@@ -205,7 +205,12 @@ int evl_side_restore(evlog *log, const evl_ckpt *ck)
     pos = evl_ld64(side + 24);
     evl_name(name, evl_ld64(side + 16), EVL_SEG_SUFFIX);
     sfd = io->open(io, log->dirfd, name, EVL_O_RDWR);
-    if (sfd < 0) {
+    if (sfd == -ENOENT) {
+        /* the segment is gone: a writer's recovery found the log ending
+         * before this batch and removed the segment, then crashed before
+         * its checkpoint forgot the truncation. Nothing to put back */
+        rc = 0;
+    } else if (sfd < 0) {
         rc = sfd;
     } else {
         cur = malloc(len);
@@ -459,7 +464,15 @@ int evl_recover(evlog *log)
             atomic_store(&log->durable_offset, have_ckpt ? ck.start_offset : 0);
             return 0;
         }
-        return create_first(log, have_ckpt ? ck.start_offset : 0);
+        rc = create_first(log, have_ckpt ? ck.start_offset : 0);
+        /* its checkpoint names no truncation now: the side copy is stale,
+         * and its removal is synced before any later truncation's intent */
+        if (rc == 0 && l.has_side &&
+            log->io->unlink(log->io, log->dirfd, EVL_SIDE_NAME) == 0 &&
+            (rc = log->io->sync_dir(log->io, log->dirfd)) < 0)
+            rc = evl_err(log, EVLOG_EIO, "%s: cannot sync directory: %s", log->dir,
+                         evl_errno_str(rc));
+        return rc;
     }
 
     if (l.has_side && log->read_only && have_ckpt && ck.truncate_to != EVL_NO_TRUNCATE)

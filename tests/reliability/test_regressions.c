@@ -596,6 +596,63 @@ Test(regressions, stale_truncate_pending_is_not_written_back)
     cr_assert(n1 == n0 && d1 == d0, "the writer's recovery changed the durable records");
 }
 
+/*
+ * Found by power_loss.truncations in the long run of the fourth session
+ * (seed 20261201): a state crashed again during its own recovery, at the
+ * recovery's eighth crash point (after an unlink, everything written
+ * kept); the state is kept in tests/reliability/states/
+ * truncation-segment-removed. The recovery had found the log ending below
+ * its start offset, 19, so it was starting the log afresh there (rule 7 of
+ * docs/format.md): it had removed every segment, and crashed before the
+ * checkpoint of the new log was written. Left: a checkpoint with a
+ * truncation pending to 42, the truncate.pending of that truncation
+ * (segment 0, byte 7822, offsets 21..41), and no segment at all. Every
+ * writer's open then failed with EVLOG_EIO ("cannot restore the batch cut
+ * by a truncation: No such file or directory"): the log could never be
+ * written again. Nothing in the side copy was durable (the checkpoint's
+ * durable offset is 0). A segment that is gone now means there is nothing
+ * to put back: the open starts the log at 19 and removes the stale copy.
+ */
+Test(regressions, truncation_pending_on_a_segment_a_recovery_removed)
+{
+    pl_image *img = NULL;
+    char src[512], side[600];
+    uint64_t n0, d0, e0, n1, d1, e1;
+    int rc;
+    snprintf(src, sizeof src, "%s/tests/reliability/states/truncation-segment-removed",
+             EVREL_SOURCE_ROOT);
+    cr_assert_eq(pl_image_read_dir(&img, src), 0);
+    cr_assert_eq(pl_image_write_dir(img, logdir), 0);
+    pl_image_free(img);
+    cr_assert_eq(digest_log(logdir, EVLOG_READ_ONLY, &n0, &d0, &e0), 0);
+    cr_assert(n0 == 0 && e0 == 19, "read-only: %llu records, end %llu", (unsigned long long)n0,
+              (unsigned long long)e0);
+    rc = digest_log(logdir, 0, &n1, &d1, &e1);
+    cr_assert_eq(rc, 0, "the writer's open: %s", evlog_strerror(rc));
+    cr_assert(n1 == 0 && e1 == 19, "writer: %llu records, end %llu", (unsigned long long)n1,
+              (unsigned long long)e1);
+    snprintf(side, sizeof side, "%s/truncate.pending", logdir);
+    cr_assert_neq(access(side, F_OK), 0, "the stale truncate.pending is still there");
+    /* and the log takes appends at 19 */
+    {
+        evlog_options o;
+        evlog *log = NULL;
+        evlog_record r;
+        uint64_t first = 0;
+        memset(&r, 0, sizeof r);
+        r.value = "after";
+        r.value_len = 5;
+        evlog_options_init(&o);
+        cr_assert_eq(evlog_open(&log, logdir, &o), 0);
+        cr_assert_eq(evlog_append(log, &r, 1, &first), 0);
+        cr_assert_eq(first, 19);
+        cr_assert_eq(evlog_close(log), 0);
+    }
+    cr_assert_eq(digest_log(logdir, EVLOG_READ_ONLY, &n1, &d1, &e1), 0);
+    cr_assert(n1 == 1 && e1 == 20, "after an append: %llu records, end %llu",
+              (unsigned long long)n1, (unsigned long long)e1);
+}
+
 /* `evlog verify` of `dir` (rw_verify_dir) finds no error, and no index
  * problem of any severity either: an index is a cache, so verify calls a
  * stale one a warning, but the engine must leave none after a clean
