@@ -560,6 +560,17 @@ static int digest_log(const char *dir, unsigned flags, uint64_t *n, uint64_t *di
     return rc;
 }
 
+/* Put the crash state kept in tests/reliability/states/`name` in logdir. */
+static void load_state(const char *name)
+{
+    pl_image *img = NULL;
+    char src[512];
+    snprintf(src, sizeof src, "%s/tests/reliability/states/%s", EVREL_SOURCE_ROOT, name);
+    cr_assert_eq(pl_image_read_dir(&img, src), 0, "cannot read %s", src);
+    cr_assert_eq(pl_image_write_dir(img, logdir), 0);
+    pl_image_free(img);
+}
+
 /*
  * Found by power_loss.truncations (seed 4109721661, crash point 131, after
  * an fsync, the state where nothing unsynced survived); the state is kept
@@ -578,15 +589,9 @@ static int digest_log(const char *dir, unsigned flags, uint64_t *n, uint64_t *di
  */
 Test(regressions, stale_truncate_pending_is_not_written_back)
 {
-    pl_image *img = NULL;
-    char src[512];
     uint64_t n0, d0, e0, n1, d1, e1;
     int rc;
-    snprintf(src, sizeof src, "%s/tests/reliability/states/stale-truncate-pending",
-             EVREL_SOURCE_ROOT);
-    cr_assert_eq(pl_image_read_dir(&img, src), 0);
-    cr_assert_eq(pl_image_write_dir(img, logdir), 0);
-    pl_image_free(img);
+    load_state("stale-truncate-pending");
     cr_assert_eq(digest_log(logdir, EVLOG_READ_ONLY, &n0, &d0, &e0), 0);
     cr_assert_eq(e0, 63);
     rc = digest_log(logdir, 0, &n1, &d1, &e1);
@@ -615,15 +620,10 @@ Test(regressions, stale_truncate_pending_is_not_written_back)
  */
 Test(regressions, truncation_pending_on_a_segment_a_recovery_removed)
 {
-    pl_image *img = NULL;
-    char src[512], side[600];
+    char side[600];
     uint64_t n0, d0, e0, n1, d1, e1;
     int rc;
-    snprintf(src, sizeof src, "%s/tests/reliability/states/truncation-segment-removed",
-             EVREL_SOURCE_ROOT);
-    cr_assert_eq(pl_image_read_dir(&img, src), 0);
-    cr_assert_eq(pl_image_write_dir(img, logdir), 0);
-    pl_image_free(img);
+    load_state("truncation-segment-removed");
     cr_assert_eq(digest_log(logdir, EVLOG_READ_ONLY, &n0, &d0, &e0), 0);
     cr_assert(n0 == 0 && e0 == 19, "read-only: %llu records, end %llu", (unsigned long long)n0,
               (unsigned long long)e0);
@@ -775,15 +775,10 @@ Test(regressions, truncate_back_reframing_an_lz4_batch_keeps_the_index_valid)
  */
 Test(regressions, recovery_rewrites_a_stale_index)
 {
-    pl_image *img = NULL;
-    char src[512], why[600];
+    char why[600];
     uint64_t n0, d0, e0, n1, d1, e1;
     int rc;
-    snprintf(src, sizeof src, "%s/tests/reliability/states/stale-index-after-truncation",
-             EVREL_SOURCE_ROOT);
-    cr_assert_eq(pl_image_read_dir(&img, src), 0);
-    cr_assert_eq(pl_image_write_dir(img, logdir), 0);
-    pl_image_free(img);
+    load_state("stale-index-after-truncation");
     cr_assert_eq(digest_log(logdir, EVLOG_READ_ONLY, &n0, &d0, &e0), 0);
     rc = digest_log(logdir, 0, &n1, &d1, &e1);
     cr_assert_eq(rc, 0, "the writer's open: %s", evlog_strerror(rc));
